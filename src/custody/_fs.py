@@ -132,10 +132,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         _write_all(fh, data, path)
         fh.flush()
         fsync_fd(fh.fileno(), path)
-        os.chmod(tmp, mode)
+        tmp.chmod(mode)
         crash_point("rename")
         try:
-            os.replace(tmp, path)
+            tmp.replace(path)
         except OSError as exc:
             raise _storage_error("replace", path, exc) from exc
     fsync_dir(path.parent)
@@ -172,7 +172,7 @@ def stream_once(
             _write_all(fh, chunk, path)
         fh.flush()
         fsync_fd(fh.fileno(), path)
-        os.chmod(tmp, mode)
+        tmp.chmod(mode)
         if on_written is not None:
             on_written(tmp)
         crash_point("link")

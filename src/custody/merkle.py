@@ -117,8 +117,8 @@ def _subproof(src: NodeSource, m: int, start: int, end: int, whole: bool) -> lis
         return [] if whole else [subtree_hash(src, start, end)]
     k = _split(n)
     if m <= k:
-        return _subproof(src, m, start, start + k, whole) + [subtree_hash(src, start + k, end)]
-    return _subproof(src, m - k, start + k, end, False) + [subtree_hash(src, start, start + k)]
+        return [*_subproof(src, m, start, start + k, whole), subtree_hash(src, start + k, end)]
+    return [*_subproof(src, m - k, start + k, end, False), subtree_hash(src, start, start + k)]
 
 
 def verify_inclusion(

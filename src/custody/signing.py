@@ -78,9 +78,7 @@ def ssh_fingerprint(public_key: bytes) -> str:
 def openssh_blob(public_key: bytes) -> bytes:
     """The SSH wire encoding of an Ed25519 public key."""
     name = b"ssh-ed25519"
-    return (
-        len(name).to_bytes(4, "big") + name + len(public_key).to_bytes(4, "big") + public_key
-    )
+    return len(name).to_bytes(4, "big") + name + len(public_key).to_bytes(4, "big") + public_key
 
 
 class Signer(Protocol):

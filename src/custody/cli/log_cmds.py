@@ -1,0 +1,163 @@
+"""custody log: show, verify, checkpoint, recover."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from custody import keys, log, store
+from custody.case import Case
+from custody.cli._common import (
+    CaseOpt,
+    JsonOpt,
+    PassFileOpt,
+    current_identity,
+    open_current_case,
+    out_console,
+    print_json,
+    safe_text,
+    unlock,
+)
+from custody.errors import CustodyError, IntegrityError
+
+app = typer.Typer(
+    help="Show and maintain the custody log.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+
+
+def _describe(case: Case, entry: log.Entry) -> tuple[str, list[dict[str, Any]]]:
+    s = entry.subject
+    arts: list[dict[str, Any]] = []
+    for field in ("artifact", "details"):
+        if field in s:
+            try:
+                d = store.read_disclosure(case, s[field])
+                arts.append({"role": field, "kind": d.kind, "sha256": d.sha256, "size": d.size})
+            except CustodyError:
+                arts.append({"role": field, "commitment": s[field], "missing": True})
+    if entry.type in ("init", "key"):
+        op = s.get("operator", {})
+        what = f"{s.get('action', 'init')} key {str(s.get('key_id', ''))[8:24]}… {op.get('name', '')}"
+    elif entry.type == "recover":
+        torn = s.get("torn")
+        what = f"recovered: torn {torn['size']} bytes" if torn else "recovered"
+        what += f", adopted {len(s.get('adopted', []))}"
+    else:
+        what = " ".join(f"{a.get('kind')} sha256:{a.get('sha256', '?')[:16]}…" for a in arts)
+    return what, arts
+
+
+@app.callback()
+def show(
+    ctx: typer.Context, case_path: CaseOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Show the custody log as a table: who, what, when, which artifacts.
+
+    Example: custody log --case case-17
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    case = open_current_case(case_path)
+    raw = log.read_raw_log(case.entries)
+    names: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    for offset, line in raw.lines:
+        try:
+            entry = log.decode_entry(line)
+        except CustodyError as exc:
+            raise IntegrityError(f"log entry at byte {offset}: {exc.message}",
+                                 hint="run custody verify") from None  # fmt: skip
+        if entry.type in ("init", "key"):
+            names[entry.subject.get("key_id", "")] = entry.subject.get("operator", {}).get("name", "")
+        what, arts = _describe(case, entry)
+        rows.append({
+            "seq": entry.seq, "type": entry.type, "actor": entry.actor,
+            "operator": names.get(entry.actor, ""), "claimed_time": entry.body["claimed_time"],
+            "summary": what, "artifacts": arts,
+        })  # fmt: skip
+    if json_out:
+        print_json({"case": str(case.root), "entries": rows, "torn_offset": raw.torn_offset})
+        return
+    table = Table(title=f"Custody log of {safe_text(str(case.root))} (times are claims)")
+    for col in ("#", "claimed time (UTC)", "who", "what", "details"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["seq"]), r["claimed_time"], safe_text(r["operator"]), r["type"],
+                      safe_text(r["summary"]))  # fmt: skip
+    out_console().print(table)
+    if raw.torn_offset is not None:
+        out_console().print(f"[red]torn record at byte {raw.torn_offset}[/]: run custody log recover")
+
+
+@app.command("verify")
+def verify_log(case_path: CaseOpt = None, json_out: JsonOpt = False) -> int:
+    """Check the log alone: entries, signatures, chain, tree and checkpoints.
+
+    Example: custody log verify --case case-17
+    """
+    from custody.cli.case_cmds import render_report
+    from custody.verify import verify_case
+
+    case = open_current_case(case_path)
+    return render_report(verify_case(case, artifacts=False), json_out)
+
+
+@app.command("checkpoint")
+def checkpoint(case_path: CaseOpt = None) -> None:
+    """Print the latest signed checkpoint (C2SP signed note) of the log.
+
+    Example: custody log checkpoint > checkpoint.txt
+    """
+    case = open_current_case(case_path)
+    try:
+        data = case.checkpoint.read_bytes()
+    except FileNotFoundError:
+        raise IntegrityError("the case has no checkpoint", hint="run custody verify") from None
+    sys.stdout.write(data.decode("utf-8", "replace"))
+
+
+@app.command("recover")
+def recover(
+    case_path: CaseOpt = None, passphrase_file: PassFileOpt = None, json_out: JsonOpt = False
+) -> None:
+    """After a crash: move a torn last record aside as an artifact, adopt unlogged
+    artifacts, and log a signed recover entry. Nothing is deleted but temporary files.
+
+    Example: custody log recover --case case-17
+    """
+    from custody import locker
+    from custody.verify import orphans
+
+    case = open_current_case(case_path)
+    home = keys.custody_home()
+    signer = unlock(home, current_identity(home), passphrase_file)
+    r = locker.recover_log(case, signer=signer, home=home, orphans=orphans)
+    result = {
+        "torn_offset": r.torn_offset,
+        "torn_size": r.torn_size,
+        "torn_artifact": r.torn_artifact,
+        "adopted": r.adopted,
+        "removed_temporary_files": [str(p.relative_to(case.root)) for p in r.removed_temp],
+        "entry": r.entry.seq if r.entry else None,
+    }
+    if json_out:
+        print_json(result)
+        return
+    out = out_console()
+    if r.entry is None and not r.removed_temp:
+        out.print("Nothing to recover: the log ends cleanly and every artifact is logged.")
+        return
+    if r.torn_offset is not None:
+        out.print(f"Moved {r.torn_size} torn bytes from byte {r.torn_offset} into {r.torn_artifact}")
+    if r.adopted:
+        out.print(f"Adopted {len(r.adopted)} unlogged artifacts")
+    for p in r.removed_temp:
+        out.print(f"Removed temporary file {p.relative_to(case.root)}")
+    if r.entry is not None:
+        out.print(f"Logged recover entry {r.entry.seq}")
