@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custody import canonical, strictjson
-from custody.errors import CustodyError, NotACaseError
+from custody.errors import CustodyError, IntegrityError, NotACaseError
 
 MARKER = "custody-case.json"
 FORMAT_VERSION = 1
@@ -127,7 +127,8 @@ def open_case(root: Path) -> Case:
     """Open the case at ``root`` (reads only the marker).
 
     Raises:
-        NotACaseError: ``root`` is not a case folder, or its marker is damaged.
+        NotACaseError: ``root`` is not a case folder.
+        IntegrityError: its marker is damaged (an altered case, not a non-case).
     """
     marker = root / MARKER
     if not root.is_dir():
@@ -138,7 +139,7 @@ def open_case(root: Path) -> Case:
         doc = strictjson.loads_strict(marker.read_bytes())
         case_id = doc["case_id"]
     except (CustodyError, KeyError, TypeError, OSError) as exc:
-        raise NotACaseError(f"damaged case marker {marker}") from exc
-    if not isinstance(case_id, str) or not case_id.isalnum():
-        raise NotACaseError(f"damaged case marker {marker}")
+        raise IntegrityError(f"the case marker {marker} was altered or damaged") from exc
+    if not isinstance(case_id, str) or not case_id.isalnum() or not case_id.isascii():
+        raise IntegrityError(f"the case marker {marker} was altered or damaged")
     return Case(root=root, case_id=case_id)
