@@ -45,7 +45,8 @@ def print_json(data: Any) -> None:
 def safe_text(text: str) -> str:
     """Escape control and bidi characters before they reach a terminal."""
     return "".join(
-        c if c.isprintable() and not 0x202A <= ord(c) <= 0x202E and not 0x2066 <= ord(c) <= 0x2069
+        c
+        if c.isprintable() and not 0x202A <= ord(c) <= 0x202E and not 0x2066 <= ord(c) <= 0x2069
         else f"\\u{ord(c):04x}"
         for c in text
     )

@@ -13,6 +13,7 @@ from custody.cli._common import (
     CaseOpt,
     JsonOpt,
     PassFileOpt,
+    current_identity,
     err_console,
     open_current_case,
     out_console,
@@ -20,7 +21,6 @@ from custody.cli._common import (
     read_passphrase,
     safe_text,
     unlock,
-    current_identity,
 )
 from custody.errors import ExitCode, UsageError
 from custody.report import Report, Severity
@@ -40,7 +40,7 @@ def init(
     Example: custody init case-17 --name "Harassment of A." --operator "R. Diaz" --org NGO
     """
     if not name:
-        raise UsageError("a case needs a title: --name \"...\"")
+        raise UsageError('a case needs a title: --name "..."')
     home = keys.custody_home()
     identity = keys.read_identity(home)
     who = keys.Operator(operator or (identity.operator.name if identity else getpass.getuser()),

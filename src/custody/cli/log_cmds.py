@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from custody import keys, log, store
+from custody import keys, log, store, strictjson
 from custody.case import Case
 from custody.cli._common import (
     CaseOpt,
@@ -43,20 +43,34 @@ def _describe(case: Case, entry: log.Entry) -> tuple[str, list[dict[str, Any]]]:
                 arts.append({"role": field, "commitment": s[field], "missing": True})
     if entry.type in ("init", "key"):
         op = s.get("operator", {})
-        what = f"{s.get('action', 'init')} key {str(s.get('key_id', ''))[8:24]}… {op.get('name', '')}"
+        what = (
+            f"{s.get('action', 'init')} key {str(s.get('key_id', ''))[8:24]}… {op.get('name', '')}"
+        )
     elif entry.type == "recover":
         torn = s.get("torn")
         what = f"recovered: torn {torn['size']} bytes" if torn else "recovered"
         what += f", adopted {len(s.get('adopted', []))}"
     else:
         what = " ".join(f"{a.get('kind')} sha256:{a.get('sha256', '?')[:16]}…" for a in arts)
+        record = next((a for a in arts if a.get("kind") == "file-details"), None)
+        if record is not None:
+            what = _file_summary(case, record["sha256"]) or what
     return what, arts
 
 
+def _file_summary(case: Case, details_sha256: str) -> str | None:
+    """'name (size bytes) [sensitive] [GPS]' from a file's details record, if readable."""
+    try:
+        doc = strictjson.loads_strict(case.object_path(details_sha256).read_bytes())
+        flags = " [sensitive]" * bool(doc.get("sensitive"))
+        flags += " [GPS in EXIF]" * bool(doc.get("gps", {}).get("present"))
+        return f"{doc['original_name']} ({doc['size']} bytes){flags}"
+    except (CustodyError, OSError, KeyError, TypeError, AttributeError):
+        return None
+
+
 @app.callback()
-def show(
-    ctx: typer.Context, case_path: CaseOpt = None, json_out: JsonOpt = False
-) -> None:
+def show(ctx: typer.Context, case_path: CaseOpt = None, json_out: JsonOpt = False) -> None:
     """Show the custody log as a table: who, what, when, which artifacts.
 
     Example: custody log --case case-17
@@ -74,7 +88,9 @@ def show(
             raise IntegrityError(f"log entry at byte {offset}: {exc.message}",
                                  hint="run custody verify") from None  # fmt: skip
         if entry.type in ("init", "key"):
-            names[entry.subject.get("key_id", "")] = entry.subject.get("operator", {}).get("name", "")
+            names[entry.subject.get("key_id", "")] = entry.subject.get("operator", {}).get(
+                "name", ""
+            )
         what, arts = _describe(case, entry)
         rows.append({
             "seq": entry.seq, "type": entry.type, "actor": entry.actor,
@@ -88,11 +104,13 @@ def show(
     for col in ("#", "claimed time (UTC)", "who", "what", "details"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["seq"]), r["claimed_time"], safe_text(r["operator"]), r["type"],
+        table.add_row(str(r["seq"]), r["claimed_time"][:19] + "Z", safe_text(r["operator"]), r["type"],
                       safe_text(r["summary"]))  # fmt: skip
     out_console().print(table)
     if raw.torn_offset is not None:
-        out_console().print(f"[red]torn record at byte {raw.torn_offset}[/]: run custody log recover")
+        out_console().print(
+            f"[red]torn record at byte {raw.torn_offset}[/]: run custody log recover"
+        )
 
 
 @app.command("verify")
@@ -154,7 +172,9 @@ def recover(
         out.print("Nothing to recover: the log ends cleanly and every artifact is logged.")
         return
     if r.torn_offset is not None:
-        out.print(f"Moved {r.torn_size} torn bytes from byte {r.torn_offset} into {r.torn_artifact}")
+        out.print(
+            f"Moved {r.torn_size} torn bytes from byte {r.torn_offset} into {r.torn_artifact}"
+        )
     if r.adopted:
         out.print(f"Adopted {len(r.adopted)} unlogged artifacts")
     for p in r.removed_temp:
