@@ -92,7 +92,7 @@ def test_add_refuses_bad_paths(
         os.mkfifo(target)
     good = tmp_path / "good.txt"
     good.write_text("fine")
-    code, out, err = cli("add", str(good), str(target), "--case", str(case))
+    code, _out, err = cli("add", str(good), str(target), "--case", str(case))
     assert code == expected
     assert message in err and err.count("\n") == 1
     assert _files(case) == before  # nothing written, not even the good file

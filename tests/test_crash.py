@@ -35,7 +35,7 @@ def _custody(*args: str, crash_at: int | None = None) -> subprocess.CompletedPro
 @pytest.mark.slow
 def test_crash_at_every_durable_step_of_add(tmp_path: Path, home: Path, cli: Runner) -> None:
     case = make_case(tmp_path, cli, files=1)
-    code, out, _ = cli("verify", str(case), "--json")
+    _code, out, _ = cli("verify", str(case), "--json")
     before = {a["path"]: a["sha256"] for a in json.loads(out)["artifacts"]}
     crashes = 0
     for n in range(1, 80):

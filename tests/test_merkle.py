@@ -25,9 +25,7 @@ def _b(value: str | None) -> bytes:
     return base64.b64decode(value) if value else b""
 
 
-@pytest.mark.parametrize(
-    "path", _cases("inclusion"), ids=lambda p: f"{p.parent.name}/{p.stem}"
-)
+@pytest.mark.parametrize("path", _cases("inclusion"), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_inclusion_vectors(path: Path) -> None:
     case = json.loads(path.read_text())
     ok = merkle.verify_inclusion(
@@ -47,9 +45,7 @@ POLICY_DEVIATIONS = {
 }
 
 
-@pytest.mark.parametrize(
-    "path", _cases("consistency"), ids=lambda p: f"{p.parent.name}/{p.stem}"
-)
+@pytest.mark.parametrize("path", _cases("consistency"), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_consistency_vectors(path: Path) -> None:
     case = json.loads(path.read_text())
     ok = merkle.verify_consistency(

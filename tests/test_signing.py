@@ -30,7 +30,11 @@ def _wycheproof() -> list[tuple[str, dict[str, Any], str]]:
     ]
 
 
-@pytest.mark.parametrize(("tid", "case", "pk"), _wycheproof(), ids=lambda v: v if isinstance(v, str) and v.startswith("tc") else "-")
+def _id(value: object) -> str:
+    return value if isinstance(value, str) and value.startswith("tc") else "-"
+
+
+@pytest.mark.parametrize(("tid", "case", "pk"), _wycheproof(), ids=_id)
 def test_wycheproof(tid: str, case: dict[str, Any], pk: str) -> None:
     ok = signing.verify_strict(
         bytes.fromhex(pk), bytes.fromhex(case["msg"]), bytes.fromhex(case["sig"])

@@ -105,22 +105,18 @@ def loads_strict(
     if data.startswith(_BOM):
         raise StrictJSONError("JSON input starts with a UTF-8 byte order mark (BOM)")
     try:
-        text = bytes(data).decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise StrictJSONError(
-            f"JSON input is not valid UTF-8: {e.reason} at byte {e.start}"
-        ) from None
+        raise StrictJSONError(f"JSON input is not valid UTF-8: {e.reason} at byte {e.start}") from e
     _prescan(text, max_depth)
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as e:
-        raise StrictJSONError(
-            f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}"
-        ) from None
-    except RecursionError:  # only reachable with a max_depth near the recursion limit
-        raise StrictJSONError(f"JSON nesting too deep to parse (max_depth={max_depth})") from None
+        raise StrictJSONError(f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from e
+    except RecursionError as e:  # only reachable with a max_depth near the recursion limit
+        raise StrictJSONError(f"JSON nesting too deep to parse (max_depth={max_depth})") from e
     except ValueError as e:  # int conversion limits lowered below MAX_INT_DIGITS
-        raise StrictJSONError(f"JSON number refused: {e}") from None
+        raise StrictJSONError(f"JSON number refused: {e}") from e
 
 
 def load_strict_file(
@@ -238,7 +234,7 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise StrictJSONError(f"duplicate key {ascii(key)} in JSON object")
+            raise StrictJSONError(f"duplicate key {_shown(ascii(key))} in JSON object")
         result[key] = value
     return result
 

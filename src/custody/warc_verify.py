@@ -130,212 +130,90 @@ class WarcIntegrityError(IntegrityError):
 
 
 _E, _W = Severity.ERROR, Severity.WARNING
-_VERSIONS = {"1.0", "1.1"}
 _LEGACY = {"0.17", "0.18"}
 _ALGORITHMS = {"sha1", "sha224", "sha256", "sha384", "sha512", "md5"}
 _NEEDS_TARGET = {"response", "resource", "request", "revisit", "conversion", "continuation"}
-_ID_FIELDS = (
-    "warc-record-id",
-    "warc-concurrent-to",
-    "warc-refers-to",
-    "warc-warcinfo-id",
-    "warc-segment-origin-id",
-)
+_MANDATORY = ("warc-record-id", "warc-date", "warc-type", "content-length")
 _DEFINED = {
-    *_ID_FIELDS,
-    "warc-type",
-    "warc-date",
-    "content-length",
-    "content-type",
-    "warc-block-digest",
-    "warc-payload-digest",
-    "warc-ip-address",
-    "warc-target-uri",
-    "warc-truncated",
-    "warc-filename",
-    "warc-profile",
-    "warc-identified-payload-type",
-    "warc-segment-number",
-    "warc-segment-total-length",
+    *("warc-type", "warc-record-id", "warc-date", "content-length", "content-type"),
+    *("warc-concurrent-to", "warc-block-digest", "warc-payload-digest", "warc-ip-address"),
+    *("warc-refers-to", "warc-target-uri", "warc-truncated", "warc-warcinfo-id"),
+    *("warc-filename", "warc-profile", "warc-identified-payload-type"),
+    *("warc-segment-origin-id", "warc-segment-number", "warc-segment-total-length"),
 }
 _VERSION_RE = re.compile(rb"WARC/(\d+\.\d+)\r?\n", re.IGNORECASE)
-_TOKEN_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _DATE_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z", re.IGNORECASE)
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S")
-_MEDIA_RE = re.compile(
-    r"[!#$%&'*+\-.^_`|~\w]+/[!#$%&'*+\-.^_`|~\w]+"
-    r"(\s*;\s*[!#$%&'*+\-.^_`|~\w]+=([!#$%&'*+\-.^_`|~\w]+|\"([^\"\\]|\\.)*\"))*\s*;?",
-    re.ASCII,
-)
+_TOK = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_MEDIA_RE = re.compile(rf'{_TOK}/{_TOK}(\s*;\s*{_TOK}=({_TOK}|"([^"\\]|\\.)*"))*\s*;?')
+_EW_START = re.compile(r"=\?[^?\s]+\?[BbQq]\?")
+_EW = re.compile(r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=")
 
 
-class _Source:
-    """The logical (decompressed) bytes of a plain or gzip WARC, with gzip member starts."""
+def is_uri(value: str) -> bool:
+    """True for an absolute URI (it has a scheme) without whitespace or angle brackets."""
+    return _SCHEME_RE.match(value) is not None and re.search(r"[\s<>]", value) is None
 
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._buf = bytearray()
-        self.pos = 0  # logical offset of _buf[0]
-        self._produced = 0
-        self._eof = False
-        self._dec: zlib._Decompress | None = None
-        self._in: bytes = raw.read(_CHUNK)
-        self._in_off = 0
-        self.gzip = self._in[:2] == b"\x1f\x8b"
-        self.members: deque[tuple[int, int]] = deque()  # (logical start, file offset)
-        self.error: tuple[WarcFault, str, int] | None = None
-        if not self.gzip:
-            self._buf += self._in
-            self._eof = not self._in
 
-    def file_offset(self, logical: int) -> int:
-        """The file offset of a logical offset; for gzip, of its member's start."""
-        if not self.gzip:
-            return logical
-        return max((off for start, off in self.members if start <= logical), default=0)
+def is_record_id(value: str) -> bool:
+    """True for ``<URI>``, the form of WARC record ids."""
+    return value[:1] == "<" and value[-1:] == ">" and is_uri(value[1:-1])
 
-    def forget_before(self, logical: int) -> None:
-        while len(self.members) > 1 and self.members[1][0] <= logical:
-            self.members.popleft()
 
-    def _more(self) -> bool:
-        """Append more logical bytes to the buffer; False at the end of input."""
-        while not self._eof:
-            if not self.gzip:
-                chunk = self._raw.read(_CHUNK)
-                self._buf += chunk
-                self._eof = not chunk
-                return bool(chunk)
-            if not self._in:
-                self._in = self._raw.read(_CHUNK)
-            if self._dec is None:
-                if not self._in:
-                    self._eof = True
-                    return False
-                self._dec = zlib.decompressobj(31)
-                self.members.append((self._produced, self._in_off))
-            try:
-                out = self._dec.decompress(self._in, _CHUNK)
-            except zlib.error as exc:
-                self._eof = True
-                self.error = (WarcFault.GZIP_CORRUPT, f"gzip data corrupt: {exc}", self._in_off)
-                return False
-            if self._dec.eof:
-                rest = self._dec.unused_data
-                self._dec = None
-            elif not self._in and not out:
-                self._eof = True
-                offset = self.members[-1][1]
-                self.error = (WarcFault.TRUNCATED, "file ends inside a gzip member", offset)
-                return False
-            else:
-                rest = self._dec.unconsumed_tail
-            self._in_off += len(self._in) - len(rest)
-            self._in = rest
-            if out:
-                self._buf += out
-                self._produced += len(out)
-                return True
+def malformed_encoded_word(value: str) -> bool:
+    """True if ``value`` starts an RFC 2047 encoded-word (``=?charset?Q?``) but is not one.
+
+    WARC readers must decode encoded-words, so readers disagree about such a value.
+    """
+    return any(not _EW.match(value, m.start()) for m in _EW_START.finditer(value))
+
+
+def _labelled(value: str | None) -> tuple[str, str] | None:
+    """``(algorithm, value)`` of a labelled digest, algorithm normalised; None if malformed."""
+    algorithm, sep, digest = (value or "").partition(":")
+    if not sep or not _TOKEN_RE.fullmatch(algorithm) or not re.fullmatch(r"\S+", digest):
+        return None
+    return algorithm.lower().replace("-", ""), digest
+
+
+def _is_date(value: str) -> bool:
+    try:
+        datetime.strptime(value[:19].upper() + "+0000", "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
         return False
-
-    def peek(self, n: int) -> bytes:
-        while len(self._buf) < n and self._more():
-            pass
-        return bytes(self._buf[:n])
-
-    def read(self, n: int) -> bytes:
-        out = self.peek(n)
-        del self._buf[: len(out)]
-        self.pos += len(out)
-        return out
-
-    def at_eof(self) -> bool:
-        return not self.peek(1)
-
-    def readline(self, limit: int) -> bytes:
-        start = 0
-        while (end := self._buf.find(b"\n", start, limit)) < 0:
-            start = len(self._buf)
-            if start >= limit or not self._more():
-                return self.read(min(limit, len(self._buf)))
-        return self.read(end + 1)
+    return _DATE_RE.fullmatch(value) is not None
 
 
-class _Dechunker:
-    """Removes HTTP chunked transfer coding from a stream, hashing what comes out."""
-
-    def __init__(self, algorithms: set[str]) -> None:
-        self.hashes = {a: hashlib.new(a) for a in algorithms}
-        self.ok = True
-        self._state = "size"
-        self._line = bytearray()
-        self._left = 0
-
-    def feed(self, data: bytes) -> None:
-        i = 0
-        while i < len(data) and self.ok and self._state != "done":
-            if self._state == "data":
-                part = data[i : i + self._left]
-                for h in self.hashes.values():
-                    h.update(part)
-                i += len(part)
-                self._left -= len(part)
-                self._state = "data" if self._left else "crlf"
-                continue
-            j = data.find(b"\n", i)
-            self._line += data[i : j if j >= 0 else len(data)]
-            if j < 0:
-                self.ok = len(self._line) < 4096
-                return
-            i = j + 1
-            line = bytes(self._line).rstrip(b"\r")
-            self._line.clear()
-            if self._state == "size":
-                size = line.split(b";")[0].strip()
-                self.ok = re.fullmatch(rb"[0-9A-Fa-f]{1,15}", size) is not None
-                self._left = int(size, 16) if self.ok else 0
-                self._state = "data" if self._left else "trailer"
-            elif self._state == "crlf":
-                self.ok = not line
-                self._state = "size"
-            elif not line:
-                self._state = "done"
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
-class _Payload:
-    """Hashes a record's payload: the whole block, or the entity body of an HTTP block."""
+def _is_number(value: str) -> bool:
+    return re.fullmatch(r"[0-9]{1,18}", value) is not None
 
-    def __init__(self, algorithms: set[str], http: bool) -> None:
-        self.hashes = {a: hashlib.new(a) for a in algorithms}
-        self._head: bytearray | None = bytearray() if http else None
-        self.dechunker: _Dechunker | None = None
-        self.unchecked = False
 
-    def feed(self, data: bytes) -> None:
-        if self.unchecked:
-            return
-        if self._head is not None:
-            self._head += data
-            marks = ((self._head.find(b"\n\r\n"), 3), (self._head.find(b"\n\n"), 2))
-            end = min((i + n for i, n in marks if i >= 0), default=-1)
-            if end < 0:
-                self.unchecked = len(self._head) > _MAX_HTTP_HEAD
-                return
-            head, data = bytes(self._head[:end]), bytes(self._head[end:])
-            self._head = None
-            if re.search(rb"(?im)^transfer-encoding:[^\n]*chunked", head):
-                self.dechunker = _Dechunker(set(self.hashes))
-        for h in self.hashes.values():
-            h.update(data)
-        if self.dechunker is not None:
-            self.dechunker.feed(data)
-
-    def candidates(self, algorithm: str) -> list[bytes]:
-        """Digests of the payload as stored and, if chunked, with the coding removed."""
-        found = [self.hashes[algorithm].digest()]
-        if self.dechunker is not None and self.dechunker.ok:
-            found.append(self.dechunker.hashes[algorithm].digest())
-        return found
+_FORMATS: dict[str, tuple[Callable[[str], object], str]] = {
+    **dict.fromkeys(
+        ("warc-record-id", "warc-concurrent-to", "warc-refers-to", "warc-warcinfo-id"),
+        (is_record_id, "a <URI>"),
+    ),
+    "warc-segment-origin-id": (is_record_id, "a <URI>"),
+    "warc-date": (_is_date, "YYYY-MM-DDThh:mm:ssZ"),
+    "content-length": (_is_number, "a number"),
+    "warc-segment-number": (_is_number, "a number"),
+    "warc-segment-total-length": (_is_number, "a number"),
+    "content-type": (_MEDIA_RE.fullmatch, "a media type"),
+    "warc-identified-payload-type": (_MEDIA_RE.fullmatch, "a media type"),
+    "warc-ip-address": (_is_ip, "an IP address"),
+    "warc-block-digest": (_labelled, "algorithm:value"),
+    "warc-payload-digest": (_labelled, "algorithm:value"),
+    "warc-profile": (is_uri, "a URI"),
+}
 
 
 def _decode_digest(value: str, size: int) -> list[bytes]:
@@ -355,42 +233,168 @@ def _decode_digest(value: str, size: int) -> list[bytes]:
     return [d for d in out if len(d) == size]
 
 
-def _labelled(value: str) -> tuple[str, str] | None:
-    """``(algorithm, value)`` of a labelled digest, algorithm normalised; None if malformed."""
-    algorithm, sep, digest = value.partition(":")
-    if not sep or not _TOKEN_RE.fullmatch(algorithm.encode()) or not re.fullmatch(r"\S+", digest):
-        return None
-    return algorithm.lower().replace("-", ""), digest
+class _Source:
+    """The logical (decompressed) bytes of a plain or gzip WARC, with gzip member starts."""
 
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._buf = bytearray()
+        self.pos = 0  # logical offset of _buf[0]
+        self._produced = 0
+        self._dec: zlib._Decompress | None = None
+        self._in: bytes = raw.read(_CHUNK)
+        self._in_off = 0
+        self.gzip = self._in[:2] == b"\x1f\x8b"
+        self._eof = not self._in
+        self.members: deque[tuple[int, int]] = deque()  # (logical start, file offset)
+        self.error: tuple[WarcFault, str, int] | None = None
+        if not self.gzip:
+            self._buf += self._in
 
-def _is_id(value: str) -> bool:
-    inner = value[1:-1]
-    return (
-        value[:1] == "<"
-        and value[-1:] == ">"
-        and _SCHEME_RE.match(inner) is not None
-        and re.search(r"[\s<>]", inner) is None
-    )
+    def file_offset(self, logical: int) -> int:
+        """The file offset of a logical offset; for gzip, of its member's start."""
+        if not self.gzip:
+            return logical
+        return max((off for start, off in self.members if start <= logical), default=0)
 
+    def forget_before(self, logical: int) -> None:
+        while len(self.members) > 1 and self.members[1][0] <= logical:
+            self.members.popleft()
 
-def _is_date(value: str) -> bool:
-    if not _DATE_RE.fullmatch(value):
+    def _more(self) -> bool:
+        """Append more logical bytes to the buffer; False at the end of input."""
+        while not self._eof:
+            if not self.gzip:
+                chunk = self._raw.read(_CHUNK)
+                self._buf += chunk
+                self._eof = not chunk
+                return bool(chunk)
+            self._in = self._in or self._raw.read(_CHUNK)
+            if self._dec is None:
+                self._eof = not self._in
+                if self._eof:
+                    return False
+                self._dec = zlib.decompressobj(31)
+                self.members.append((self._produced, self._in_off))
+            try:
+                out = self._dec.decompress(self._in, _CHUNK)
+            except zlib.error as exc:
+                self._eof = True
+                self.error = (WarcFault.GZIP_CORRUPT, f"gzip data corrupt: {exc}", self._in_off)
+                return False
+            if self._dec.eof:
+                rest, self._dec = self._dec.unused_data, None
+            elif not self._in and not out:
+                self._eof = True
+                where = self.members[-1][1]
+                self.error = (WarcFault.TRUNCATED, "file ends inside a gzip member", where)
+                return False
+            else:
+                rest = self._dec.unconsumed_tail
+            self._in_off += len(self._in) - len(rest)
+            self._in = rest
+            self._buf += out
+            self._produced += len(out)
+            if out:
+                return True
         return False
-    try:
-        datetime.strptime(value[:19].upper() + "+0000", "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return False
-    return True
+
+    def peek(self, n: int) -> bytes:
+        while len(self._buf) < n and self._more():
+            pass
+        return bytes(self._buf[:n])
+
+    def read(self, n: int) -> bytes:
+        out = self.peek(n)
+        del self._buf[: len(out)]
+        self.pos += len(out)
+        return out
+
+    def readline(self, limit: int) -> bytes:
+        start = 0
+        while (end := self._buf.find(b"\n", start, limit)) < 0:
+            start = len(self._buf)
+            if start >= limit or not self._more():
+                return self.read(min(limit, len(self._buf)))
+        return self.read(end + 1)
 
 
-def _media_type(value: str | None) -> str:
-    return (value or "").split(";")[0].strip().lower()
+class _Dechunker:
+    """Removes HTTP chunked transfer coding from a stream, hashing what comes out."""
+
+    def __init__(self, algorithm: str) -> None:
+        self.hash = hashlib.new(algorithm)
+        self.ok = True
+        self._state = "size"
+        self._line = bytearray()
+        self._left = 0
+
+    def feed(self, data: bytes) -> None:
+        i = 0
+        while i < len(data) and self.ok and self._state != "done":
+            if self._state == "data":
+                part = data[i : i + self._left]
+                self.hash.update(part)
+                i += len(part)
+                self._left -= len(part)
+                self._state = "data" if self._left else "crlf"
+                continue
+            j = data.find(b"\n", i)
+            self._line += data[i : j if j >= 0 else len(data)]
+            if j < 0:
+                self.ok = len(self._line) < 4096
+                return
+            i = j + 1
+            line = bytes(self._line).rstrip(b"\r")
+            self._line.clear()
+            if self._state == "size":
+                size = line.split(b";")[0].strip()
+                self.ok = re.fullmatch(rb"[0-9A-Fa-f]{1,15}", size) is not None
+                self._left = int(size, 16) if self.ok else 0
+                self._state = "data" if self._left else "trailer"
+            elif self._state == "crlf":
+                self.ok, self._state = not line, "size"
+            elif not line:
+                self._state = "done"
+
+
+class _Payload:
+    """Hashes a record's payload: the whole block, or the entity body of an HTTP block."""
+
+    def __init__(self, algorithm: str, http: bool) -> None:
+        self.algorithm = algorithm
+        self.hash = hashlib.new(algorithm)
+        self._head: bytearray | None = bytearray() if http else None
+        self.dechunker: _Dechunker | None = None
+        self.unchecked = False
+
+    def feed(self, data: bytes) -> None:
+        if self._head is not None and not self.unchecked:
+            self._head += data
+            marks = ((self._head.find(b"\n\r\n"), 3), (self._head.find(b"\n\n"), 2))
+            end = min((i + n for i, n in marks if i >= 0), default=-1)
+            if end < 0:
+                self.unchecked = len(self._head) > _MAX_HTTP_HEAD
+                return
+            head, data = bytes(self._head[:end]), bytes(self._head[end:])
+            self._head = None
+            if re.search(rb"(?im)^transfer-encoding:[^\n]*chunked", head):
+                self.dechunker = _Dechunker(self.algorithm)
+        self.hash.update(data)
+        if self.dechunker is not None:
+            self.dechunker.feed(data)
+
+    def candidates(self) -> list[bytes]:
+        """The payload's digest as stored and, if chunked, with the coding removed."""
+        found = [self.hash.digest()]
+        if self.dechunker is not None and self.dechunker.ok:
+            found.append(self.dechunker.hash.digest())
+        return found
 
 
 @dataclass(slots=True)
 class _Record:
     offset: int
-    version: str
     fields: dict[str, list[str]]
     record_id: str | None = None
     rtype: str = ""
@@ -410,59 +414,62 @@ class _Verifier:
         self.records = 0
         self.layout_reported = False
 
-    def add(self, kind: WarcFault, msg: str, offset: int, rid: str | None, sev: Severity) -> None:
+    def add(
+        self, kind: WarcFault, msg: str, offset: int, rid: str | None = None, sev: Severity = _E
+    ) -> None:
         self.findings.append(WarcFinding(kind, sev, offset, rid, msg))
 
     def run(self) -> WarcReport:
         src = self.src
-        while not src.at_eof():
+        while src.peek(1):
             start = src.pos
             line = src.readline(64)
             match = _VERSION_RE.fullmatch(line)
+            cut = line.upper()[:5] in (b"WARC/", b"WARC/"[: len(line)]) and not src.peek(1)
+            if match is None and cut and not line.endswith(b"\n"):
+                self.add(WarcFault.TRUNCATED, "file ends in a version line", src.file_offset(start))
+                break
             if match is None and self.records == 0:
                 what = "an ARC file" if line.startswith(b"filedesc://") else "not a WARC file"
-                self.add(WarcFault.NOT_WARC, f"{what}: no WARC version line", 0, None, _E)
+                self.add(WarcFault.NOT_WARC, f"{what}: no WARC version line", 0)
                 break
             if match is None:
-                self._skip_garbage(start, line)
+                self._skip_garbage(start, len(line))
             else:
                 self._record(start, match.group(1).decode())
         if src.error is not None:
-            self.add(*src.error, None, _E)
+            self.add(*src.error)
         elif self.records == 0 and not self.findings:
-            self.add(WarcFault.NOT_WARC, "empty input: no WARC record", 0, None, _E)
+            self.add(WarcFault.NOT_WARC, "empty input: no WARC record", 0)
         return WarcReport(tuple(self.findings), self.records, src.gzip)
 
-    def _skip_garbage(self, start: int, line: bytes) -> None:
+    def _skip_garbage(self, start: int, skipped: int) -> None:
         """Report bytes that are not a record, then resume at the next version line."""
-        skipped = len(line)
-        while not self.src.at_eof():
-            head = self.src.peek(64)
+        while head := self.src.peek(64):
             if _VERSION_RE.fullmatch(head[: head.find(b"\n") + 1]):
                 break
             skipped += len(self.src.readline(_MAX_HEADER))
         msg = f"{skipped} bytes that are not a WARC record"
-        self.add(WarcFault.GARBAGE, msg, self.src.file_offset(start), None, _E)
-
-    def _record(self, start: int, version: str) -> None:
-        src = self.src
-        self.records += 1
-        rec = _Record(src.file_offset(start), version, {})
-        if src.gzip and not any(s == start for s, _ in src.members):
-            self._layout(rec.offset, "records share a gzip member, not one member per record")
-        if not self._read_header(rec):
-            return
-        self._check_fields(rec)
-        if rec.length is not None:
-            self._read_block(rec)
-        if src.gzip and any(start < s < src.pos for s, _ in src.members):
-            self._layout(rec.offset, "a record is split across gzip members")
-        src.forget_before(src.pos)
+        self.add(WarcFault.GARBAGE, msg, self.src.file_offset(start))
 
     def _layout(self, offset: int, msg: str) -> None:
         if not self.layout_reported:
             self.layout_reported = True
-            self.add(WarcFault.GZIP_LAYOUT, msg, offset, None, _E)
+            self.add(WarcFault.GZIP_LAYOUT, msg, offset)
+
+    def _record(self, start: int, version: str) -> None:
+        src = self.src
+        self.records += 1
+        rec = _Record(src.file_offset(start), {})
+        if src.gzip and all(s != start for s, _ in src.members):
+            self._layout(rec.offset, "records share a gzip member, not one member per record")
+        if self._read_header(rec):
+            self._check_fields(rec, version)
+            if rec.length is not None:
+                self._read_block(rec)
+        if src.gzip and any(start < s < src.pos for s, _ in src.members):
+            self._layout(rec.offset, "a record is split across gzip members")
+        src.forget_before(src.pos)
 
     def _read_header(self, rec: _Record) -> bool:
         """Read the named fields into ``rec``; False if the header never ends."""
@@ -474,20 +481,22 @@ class _Verifier:
                 big = size > _MAX_HEADER
                 kind = WarcFault.MALFORMED_HEADER if big else WarcFault.TRUNCATED
                 msg = "header larger than 256 KiB" if big else "file ends inside a record header"
-                self.add(kind, msg, rec.offset, rec.first("warc-record-id"), _E)
+                self.add(kind, msg, rec.offset, rec.first("warc-record-id"))
                 return False
             bare_lf = bare_lf or not raw.endswith(b"\r\n")
             line = raw.removesuffix(b"\n").removesuffix(b"\r")
             if not line:
                 break
-            text = line.decode("utf-8", "replace")
-            if "\ufffd" in text and b"\xef\xbf\xbd" not in line:
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                text = line.decode("utf-8", "replace")
                 problems.append("header is not valid UTF-8")
             if line[:1] in (b" ", b"\t") and last:
                 rec.fields[last][-1] = f"{rec.fields[last][-1]} {text.strip()}".strip()
                 continue
             name, sep, value = text.partition(":")
-            if not sep or not _TOKEN_RE.fullmatch(name.encode()):
+            if not sep or not _TOKEN_RE.fullmatch(name):
                 problems.append(f"not a named field: {text[:60]!r}")
                 continue
             last = name.lower()
@@ -497,55 +506,45 @@ class _Verifier:
         if bare_lf:
             problems.append("header lines end in LF, not CRLF")
         for msg in problems:
-            self.add(WarcFault.MALFORMED_HEADER, msg, rec.offset, rec.record_id, _E)
+            self.add(WarcFault.MALFORMED_HEADER, msg, rec.offset, rec.record_id)
         return True
 
-    def _check_fields(self, rec: _Record) -> None:
+    def _check_fields(self, rec: _Record, version: str) -> None:
         found: list[tuple[WarcFault, str, Severity]] = []
 
         def bad(kind: WarcFault, msg: str, sev: Severity = _E) -> None:
             found.append((kind, msg, sev))
 
         fields, rtype = rec.fields, rec.rtype
-        if rec.version in _LEGACY:
-            bad(WarcFault.LEGACY_VERSION, f"pre-standard version WARC/{rec.version}", _W)
-        elif rec.version not in _VERSIONS:
-            bad(WarcFault.BAD_VERSION, f"unknown version WARC/{rec.version}")
-        if self.own and rec.version != "1.1":
-            bad(WarcFault.BAD_VERSION, "custody writes WARC/1.1 only")
-        for name in ("warc-record-id", "warc-date", "warc-type", "content-length"):
+        if version in _LEGACY:
+            bad(WarcFault.LEGACY_VERSION, f"pre-standard version WARC/{version}", _W)
+        elif version not in ("1.0", "1.1") or (self.own and version != "1.1"):
+            bad(WarcFault.BAD_VERSION, f"version WARC/{version}, not 1.1 as custody writes")
+        for name in _MANDATORY:
             if name not in fields:
                 bad(WarcFault.MISSING_FIELD, f"no {name} field")
         for name, values in fields.items():
-            if name in _DEFINED and name != "warc-concurrent-to" and len(values) > 1:
+            if name in _DEFINED and len(values) > 1 and name != "warc-concurrent-to":
                 bad(WarcFault.DUPLICATE_FIELD, f"{name} appears {len(values)} times")
-            if name in _DEFINED and not all(values):
-                bad(WarcFault.INVALID_FIELD, f"{name} is empty")
+            check, form = _FORMATS.get(name, (bool, ""))
+            for value in values:
+                if name in _DEFINED and not check(value):
+                    bad(WarcFault.INVALID_FIELD, f"{name} is not {form or 'set'}: {value[:80]!r}")
+                if malformed_encoded_word(value):
+                    bad(WarcFault.MALFORMED_HEADER, f"{name} has a malformed RFC 2047 encoded-word")
         if rtype and rtype not in WarcType.__members__.values():
             bad(WarcFault.UNKNOWN_TYPE, f"unknown WARC-Type {rtype!r}")
-        for name in _ID_FIELDS:
-            for value in fields.get(name, []):
-                if value and not _is_id(value):
-                    bad(WarcFault.INVALID_FIELD, f"{name} is not a <URI>: {value[:80]!r}")
-        date = rec.first("warc-date")
-        if date and not _is_date(date):
-            bad(WarcFault.INVALID_FIELD, f"warc-date is not YYYY-MM-DDThh:mm:ssZ: {date[:40]!r}")
         length = rec.first("content-length")
-        if length is not None and not re.fullmatch(r"\d{1,18}", length):
-            bad(WarcFault.INVALID_FIELD, "content-length is not a number: cannot find the block")
-            rec.length = None
-        elif length is not None:
-            rec.length = int(length)
-        self._check_content_type(rec, bad)
+        rec.length = None if length is not None and not _is_number(length) else int(length or 0)
+        ctype = rec.first("content-type")
+        if ctype is None and rec.length and rtype != WarcType.CONTINUATION:
+            bad(WarcFault.MISSING_FIELD, "non-empty block without content-type")
+        if rtype == WarcType.WARCINFO and ctype and _media_type(ctype) != "application/warc-fields":
+            bad(WarcFault.INVALID_FIELD, f"warcinfo content-type {ctype[:80]!r}, not warc-fields")
         self._check_target(rec, bad)
-        for value in fields.get("warc-ip-address", []):
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                bad(WarcFault.INVALID_FIELD, f"warc-ip-address is not an IP address: {value!r}")
         self._check_segments(rec, bad)
         if rtype == WarcType.REVISIT:
-            profile = rec.first("warc-profile")
+            profile = rec.first("warc-profile") or ""
             if not profile:
                 bad(WarcFault.MISSING_FIELD, "revisit record without warc-profile")
             elif "identical-payload-digest" in profile and "warc-payload-digest" not in fields:
@@ -554,36 +553,19 @@ class _Verifier:
                 msg = "revisit record without warc-refers-to (recommended)"
                 bad(WarcFault.REVISIT_WITHOUT_REFERS_TO, msg, _W)
         for name in ("warc-block-digest", "warc-payload-digest"):
-            digest = rec.first(name)
-            parsed = _labelled(digest) if digest else None
-            if digest and parsed is None:
-                bad(WarcFault.INVALID_FIELD, f"{name} is not algorithm:value: {digest[:80]!r}")
-            elif parsed and parsed[0] not in _ALGORITHMS:
-                bad(WarcFault.DIGEST_UNCHECKED, f"{name} algorithm {parsed[0]!r} unknown", _W)
-        block = _labelled(rec.first("warc-block-digest") or "")
+            parsed = _labelled(rec.first(name))
+            if parsed and parsed[0] not in _ALGORITHMS:
+                bad(WarcFault.DIGEST_UNCHECKED, f"{name}: cannot check {parsed[0]!r}", _W)
+        block = _labelled(rec.first("warc-block-digest"))
         if self.own and (block is None or block[0] != "sha256"):
-            bad(WarcFault.MISSING_FIELD, "no sha256 warc-block-digest, which custody always writes")
+            bad(WarcFault.MISSING_FIELD, "no sha256 warc-block-digest, which custody writes")
         for kind, msg, sev in found:
             self.add(kind, msg, rec.offset, rec.record_id, sev)
-        if rec.record_id and rec.record_id in self.ids:
+        if rec.record_id in self.ids:
             msg = f"record id {rec.record_id} used twice"
-            self.add(WarcFault.DUPLICATE_RECORD_ID, msg, rec.offset, rec.record_id, _E)
+            self.add(WarcFault.DUPLICATE_RECORD_ID, msg, rec.offset, rec.record_id)
         elif rec.record_id:
             self.ids.add(rec.record_id)
-
-    @staticmethod
-    def _check_content_type(rec: _Record, bad: Callable[..., None]) -> None:
-        ctype = rec.first("content-type")
-        if ctype and not _MEDIA_RE.fullmatch(ctype):
-            bad(WarcFault.INVALID_FIELD, f"content-type is not a media type: {ctype[:80]!r}")
-        elif ctype is None and rec.length and rec.rtype != WarcType.CONTINUATION:
-            bad(WarcFault.MISSING_FIELD, "non-empty block without content-type")
-        if (
-            rec.rtype == WarcType.WARCINFO
-            and ctype
-            and _media_type(ctype) != "application/warc-fields"
-        ):
-            bad(WarcFault.INVALID_FIELD, f"warcinfo content-type {ctype!r}, not warc-fields")
 
     @staticmethod
     def _check_target(rec: _Record, bad: Callable[..., None]) -> None:
@@ -603,81 +585,64 @@ class _Verifier:
     def _check_segments(self, rec: _Record, bad: Callable[..., None]) -> None:
         number = rec.first("warc-segment-number")
         continuation = rec.rtype == WarcType.CONTINUATION
-        if number and not number.isdigit():
-            bad(WarcFault.INVALID_FIELD, f"warc-segment-number is not a number: {number[:20]!r}")
-        elif number and continuation and int(number) < 2:
-            bad(WarcFault.BAD_SEGMENT, f"continuation record with segment number {number}")
-        elif number and not continuation and int(number) != 1:
+        if number and _is_number(number) and (int(number) < 2 if continuation else number != "1"):
             bad(WarcFault.BAD_SEGMENT, f"{rec.rtype} record with segment number {number}")
-        total = rec.first("warc-segment-total-length")
-        if total and not total.isdigit():
-            bad(WarcFault.INVALID_FIELD, "warc-segment-total-length is not a number")
         if not continuation:
             return
         origin = rec.first("warc-segment-origin-id")
-        if number is None:
-            bad(WarcFault.MISSING_FIELD, "continuation record without warc-segment-number")
-        if origin is None:
-            bad(WarcFault.MISSING_FIELD, "continuation record without warc-segment-origin-id")
-        elif origin not in self.ids:
+        for name in ("warc-segment-number", "warc-segment-origin-id"):
+            if name not in rec.fields:
+                bad(WarcFault.MISSING_FIELD, f"continuation record without {name}")
+        if origin and origin not in self.ids:
             msg = f"continuation of {origin}, which is not in this file"
             bad(WarcFault.ORPHAN_CONTINUATION, msg, _W)
 
-    def _digest_plan(self, rec: _Record) -> tuple[set[str], _Payload | None]:
-        """Algorithms to hash the block with, and the payload hasher if one is needed."""
-        block = _labelled(rec.first("warc-block-digest") or "")
-        payload = _labelled(rec.first("warc-payload-digest") or "")
-        algorithms = {block[0]} if block and block[0] in _ALGORITHMS else set()
+    def _payload(self, rec: _Record) -> _Payload | None:
+        """A hasher for the payload, if it has a digest we can and should check."""
+        payload, rtype = _labelled(rec.first("warc-payload-digest")), rec.rtype
         if not payload or payload[0] not in _ALGORITHMS:
-            return algorithms, None
-        rtype = rec.rtype
+            return None
         if rtype in (WarcType.WARCINFO, WarcType.METADATA):
             msg = f"payload digest on a {rtype} record, which has no payload"
             self.add(WarcFault.DIGEST_UNCHECKED, msg, rec.offset, rec.record_id, _W)
-            return algorithms, None
-        if rtype not in _NEEDS_TARGET or rtype == WarcType.REVISIT:
-            return algorithms, None  # a revisit's payload digest is the original's
-        if rtype == WarcType.CONTINUATION or "warc-segment-number" in rec.fields:
-            return algorithms, None  # the digest of a segmented record's whole payload
-        http = (
-            rtype in (WarcType.RESPONSE, WarcType.REQUEST)
-            and _media_type(rec.first("content-type")) == "application/http"
-        )
-        return algorithms, _Payload({payload[0]}, http)
+            return None
+        if (  # a revisit's is the original's; a segment's is the whole record's
+            rtype not in _NEEDS_TARGET
+            or rtype in (WarcType.REVISIT, WarcType.CONTINUATION)
+            or "warc-segment-number" in rec.fields
+        ):
+            return None
+        http = _media_type(rec.first("content-type")) == "application/http"
+        return _Payload(payload[0], http and rtype in (WarcType.RESPONSE, WarcType.REQUEST))
 
     def _read_block(self, rec: _Record) -> None:
-        algorithms, payload = self._digest_plan(rec)
-        hashes = {a: hashlib.new(a) for a in algorithms}
+        block = _labelled(rec.first("warc-block-digest"))
+        block_hash = hashlib.new(block[0]) if block and block[0] in _ALGORITHMS else None
+        payload = self._payload(rec)
         left = rec.length or 0
         while left:
             data = self.src.read(min(left, _CHUNK))
             if not data:
                 msg = f"file ends inside a block: {left} of {rec.length} bytes missing"
-                self.add(WarcFault.TRUNCATED, msg, rec.offset, rec.record_id, _E)
+                self.add(WarcFault.TRUNCATED, msg, rec.offset, rec.record_id)
                 return
             left -= len(data)
-            for h in hashes.values():
-                h.update(data)
+            if block_hash is not None:
+                block_hash.update(data)
             if payload is not None:
                 payload.feed(data)
         end = self.src.peek(4)
-        if end == b"\r\n\r\n":
-            self.src.read(4)
-        else:
-            run = len(end) - len(end.lstrip(b"\r\n"))
-            self.src.read(run)
-            short = len(end) < 4 and self.src.at_eof()
+        self.src.read(4 if end == b"\r\n\r\n" else len(end) - len(end.lstrip(b"\r\n")))
+        if end != b"\r\n\r\n":
+            short = len(end) < 4 and not self.src.peek(1)
             kind = WarcFault.TRUNCATED if short else WarcFault.BAD_RECORD_END
             msg = "block not followed by CRLF CRLF: wrong content-length or altered record"
-            self.add(kind, msg, rec.offset, rec.record_id, _E)
-        block = _labelled(rec.first("warc-block-digest") or "")
-        if block and block[0] in hashes:
-            self._compare(rec, "warc-block-digest", block, [hashes[block[0]].digest()])
-        payload_label = _labelled(rec.first("warc-payload-digest") or "")
-        if payload is not None and payload_label and not payload.unchecked:
-            self._compare(
-                rec, "warc-payload-digest", payload_label, payload.candidates(payload_label[0])
-            )
+            self.add(kind, msg, rec.offset, rec.record_id)
+        if block and block_hash is not None:
+            self._compare(rec, "warc-block-digest", block, [block_hash.digest()])
+        label = _labelled(rec.first("warc-payload-digest"))
+        if label and payload is not None and not payload.unchecked:
+            self._compare(rec, "warc-payload-digest", label, payload.candidates())
 
     def _compare(
         self, rec: _Record, name: str, label: tuple[str, str], computed: list[bytes]
@@ -687,12 +652,15 @@ class _Verifier:
         if not expected:
             msg = f"{name} {value!r} is not a hex, base32 or base64 {algorithm} digest"
         elif not set(expected) & set(computed):
-            msg = f"{name} does not match: recorded {algorithm}:{value}, computed {algorithm}:" + (
-                base64.b32encode(computed[0]).decode()
-            )
+            now = base64.b32encode(computed[0]).decode()
+            msg = f"{name} does not match: recorded {algorithm}:{value}, computed {algorithm}:{now}"
         else:
             return
-        self.add(WarcFault.DIGEST_MISMATCH, msg, rec.offset, rec.record_id, _E)
+        self.add(WarcFault.DIGEST_MISMATCH, msg, rec.offset, rec.record_id)
+
+
+def _media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
 
 
 def verify_warc(fileobj: BinaryIO, *, own: bool = False) -> WarcReport:
@@ -712,27 +680,25 @@ def verify_warc(fileobj: BinaryIO, *, own: bool = False) -> WarcReport:
 
 
 def check_warc(fileobj: BinaryIO, *, own: bool = False) -> WarcReport:
-    """Verify a WARC file like :func:`verify_warc`, raising if it fails.
-
-    Returns the report (which may hold warnings) when no finding is an error.
+    """Verify like :func:`verify_warc`; return the report if no finding is an error.
 
     Raises:
         NotAWarcError: the input is not a WARC file at all.
-        WarcIntegrityError: the file has error findings; they are in ``findings``.
+        WarcIntegrityError: the file has error findings; all findings are in ``findings``.
         StorageError: reading ``fileobj`` fails.
     """
     report = verify_warc(fileobj, own=own)
     if not report.is_warc:
         raise NotAWarcError(report.findings[0].message)
-    errors = tuple(f for f in report.findings if f.severity is Severity.ERROR)
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
     if errors:
         first = errors[0]
         where = f"offset {first.offset}" + (
             f", record {first.record_id}" if first.record_id else ""
         )
         raise WarcIntegrityError(
-            f"WARC failed verification ({len(errors)} errors); first: {first.kind} at {where}: "
-            f"{first.message}",
+            f"WARC failed verification with {len(errors)} errors; first at {where}: "
+            f"{first.kind}: {first.message}",
             findings=report.findings,
         )
     return report

@@ -104,8 +104,10 @@ def show(ctx: typer.Context, case_path: CaseOpt = None, json_out: JsonOpt = Fals
     for col in ("#", "claimed time (UTC)", "who", "what", "details"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["seq"]), r["claimed_time"][:19] + "Z", safe_text(r["operator"]), r["type"],
-                      safe_text(r["summary"]))  # fmt: skip
+        when = r["claimed_time"][:19] + "Z"
+        table.add_row(
+            str(r["seq"]), when, safe_text(r["operator"]), r["type"], safe_text(r["summary"])
+        )
     out_console().print(table)
     if raw.torn_offset is not None:
         out_console().print(
