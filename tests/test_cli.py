@@ -163,3 +163,22 @@ def test_console_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0 and "verify" in proc.stdout
     assert (ROOT / "src" / "custody").is_dir()
+
+
+def test_verify_record_logs_an_access_entry(tmp_path: Path, home: Path, cli: Runner) -> None:
+    case = make_case(tmp_path, cli, files=1)
+    code, out, _ = cli("verify", str(case), "--record", "--json")
+    assert code == 0
+    assert json.loads(out)["checked"]["recorded_as_entry"] == 2
+    code, out, _ = cli("log", "--case", str(case), "--json")
+    last = json.loads(out)["entries"][-1]
+    assert last["type"] == "access"
+    assert cli("verify", str(case))[0] == 0
+
+
+def test_checkpoint_json(tmp_path: Path, home: Path, cli: Runner) -> None:
+    case = make_case(tmp_path, cli, files=2)
+    code, out, _ = cli("log", "checkpoint", "--case", str(case), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["size"] == 3 and data["origin"].startswith("custody.case/")
+    assert data["note"] == (case / "log" / "checkpoint").read_text()

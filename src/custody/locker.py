@@ -196,6 +196,28 @@ def rotate_key(
     return entry
 
 
+def record_access(
+    case: Case,
+    *,
+    signer: signing.Signer,
+    home: Path,
+    purpose: str,
+    verified: bool,
+    errors: int,
+    clock: Callable[[], datetime] = log.utc_now,
+) -> log.Entry:
+    """Log that someone examined the case (``verify --record``) and what they found.
+
+    Raises:
+        TornTailError: the log ends in a torn record.
+        StorageError: a write fails.
+    """
+    with log.appending(case, signer, clock=clock) as app:
+        entry = app.append("access", {"purpose": purpose, "verified": verified, "errors": errors})
+    _finish(case, home)
+    return entry
+
+
 @dataclass(frozen=True, slots=True)
 class Recovery:
     """What ``custody log recover`` did."""

@@ -134,10 +134,16 @@ def verify(
         list[Path] | None,
         typer.Option(help="A checkpoint you hold; the log must be consistent with it."),
     ] = None,
+    record: Annotated[
+        bool, typer.Option(help="Record this verification as a signed access entry.")
+    ] = False,
     case_path: CaseOpt = None,
+    passphrase_file: PassFileOpt = None,
     json_out: JsonOpt = False,
 ) -> int:
     """Re-check every artifact, log entry, signature and checkpoint; list every finding.
+
+    Reads only, unless --record asks to log the verification in the case.
 
     Example: custody verify case-17 --deep --checkpoint checkpoint-from-email.txt
     """
@@ -151,6 +157,13 @@ def verify(
         held.append(("the checkpoint this machine saw last", remembered))
     with err_console().status("Verifying…"):
         report = verify_case(case, deep=deep, checkpoints=held)
+    if record:
+        signer = unlock(home, current_identity(home), passphrase_file)
+        entry = locker.record_access(
+            case, signer=signer, home=home, purpose="verify" + " --deep" * deep,
+            verified=report.ok, errors=sum(f.severity is Severity.ERROR for f in report.findings),
+        )  # fmt: skip
+        report.checked["recorded_as_entry"] = entry.seq
     if report.ok and case.checkpoint.exists():
         cp = case.checkpoint.read_bytes()
         try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from custody import keys, log, store, strictjson
+from custody import keys, log, note, store, strictjson
 from custody.case import Case
 from custody.cli._common import (
     CaseOpt,
@@ -129,7 +130,7 @@ def verify_log(case_path: CaseOpt = None, json_out: JsonOpt = False) -> int:
 
 
 @app.command("checkpoint")
-def checkpoint(case_path: CaseOpt = None) -> None:
+def checkpoint(case_path: CaseOpt = None, json_out: JsonOpt = False) -> None:
     """Print the latest signed checkpoint (C2SP signed note) of the log.
 
     Example: custody log checkpoint > checkpoint.txt
@@ -137,9 +138,18 @@ def checkpoint(case_path: CaseOpt = None) -> None:
     case = open_current_case(case_path)
     try:
         data = case.checkpoint.read_bytes()
+        cp = note.parse_checkpoint(data)
     except FileNotFoundError:
         raise IntegrityError("the case has no checkpoint", hint="run custody verify") from None
-    sys.stdout.write(data.decode("utf-8", "replace"))
+    except note.NoteFormatError as exc:
+        raise IntegrityError(
+            f"the checkpoint is damaged: {exc}", hint="run custody verify"
+        ) from None
+    if json_out:
+        root = base64.b64encode(cp.root).decode()
+        print_json({"origin": cp.origin, "size": cp.size, "root": root, "note": data.decode()})
+        return
+    sys.stdout.write(data.decode())
 
 
 @app.command("recover")
