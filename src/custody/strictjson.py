@@ -144,16 +144,19 @@ def load_strict_file(
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
+        fd = os.open(path, flags)  # O_NONBLOCK: a FIFO must not hang the open
+        try:
+            st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise InputError(f"{path}: not a regular file")
             if st.st_size > max_bytes:
                 raise StrictJSONError(
                     f"{path}: JSON input is {st.st_size} bytes, over the limit of {max_bytes} bytes"
                 )
-            data = f.read(max_bytes + 1)
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                data = f.read(max_bytes + 1)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise InputError(f"{path}: cannot read JSON file: {e.strerror or e}") from e
     try:
