@@ -2,9 +2,13 @@
 
 warcio is a lenient reader (it accepts missing and duplicate mandatory fields, unknown
 types and orphan records), so this module parses WARC bytes itself, streaming, with bounded
-memory. It follows WARC 1.1 (ISO 28500:2017) and, where the spec only *recommends*, the
-strictness of JWAT's validator: a non-empty block needs a ``Content-Type`` (except
-``continuation``), and ``warcinfo`` must be ``application/warc-fields``.
+memory (record ids are remembered, as 16-byte hashes, for the first million records). It
+follows WARC 1.1 (ISO 28500:2017) and, where the spec only recommends or leaves readers to
+guess, the strictness of JWAT's validator: a non-empty block needs a ``Content-Type``
+(except ``continuation``), ``warcinfo`` must be ``application/warc-fields``, an unknown
+``WARC-Type`` is an error (the spec says to skip such records), and so is a value that
+starts an RFC 2047 encoded-word but is not one (readers that decode encoded-words, as the
+spec asks, disagree about it).
 
 Findings are data. ``ERROR`` findings mean the file fails; ``WARNING`` findings are worth
 showing but do not (legacy ``WARC/0.17`` and ``0.18`` headers, a ``revisit`` without
@@ -41,7 +45,7 @@ from custody.errors import InputError, IntegrityError, StorageError
 _CHUNK = 1 << 16
 _MAX_HEADER = 1 << 18  # bytes of one WARC header, folded lines included
 _MAX_HTTP_HEAD = 1 << 16
-_MAX_LENGTH = 1 << 62
+_MAX_IDS = 1 << 20  # record ids remembered for the duplicate and orphan checks
 
 
 class WarcType(StrEnum):
@@ -214,6 +218,17 @@ _FORMATS: dict[str, tuple[Callable[[str], object], str]] = {
     "warc-payload-digest": (_labelled, "algorithm:value"),
     "warc-profile": (is_uri, "a URI"),
 }
+
+
+def field_problem(name: str, value: str) -> str | None:
+    """Why ``value`` is not valid in WARC field ``name`` (checked: defined fields), or None."""
+    name = name.lower()
+    check, form = _FORMATS.get(name, (bool, "set"))
+    if name in _DEFINED and not check(value):
+        return f"{name} is not {form}: {value[:80]!r}"
+    if malformed_encoded_word(value):
+        return f"{name} starts an RFC 2047 encoded-word but is not one: {value[:80]!r}"
+    return None
 
 
 def _decode_digest(value: str, size: int) -> list[bytes]:
@@ -410,7 +425,7 @@ class _Verifier:
         self.src = _Source(raw)
         self.own = own
         self.findings: list[WarcFinding] = []
-        self.ids: set[str] = set()
+        self.ids: set[bytes] = set()  # of _key(record id)
         self.records = 0
         self.layout_reported = False
 
@@ -516,22 +531,21 @@ class _Verifier:
             found.append((kind, msg, sev))
 
         fields, rtype = rec.fields, rec.rtype
-        if version in _LEGACY:
+        if version not in ("1.0", "1.1", *_LEGACY):
+            bad(WarcFault.BAD_VERSION, f"unknown version WARC/{version}")
+        elif self.own and version != "1.1":
+            bad(WarcFault.BAD_VERSION, f"WARC/{version}, but custody writes WARC/1.1")
+        elif version in _LEGACY:
             bad(WarcFault.LEGACY_VERSION, f"pre-standard version WARC/{version}", _W)
-        elif version not in ("1.0", "1.1") or (self.own and version != "1.1"):
-            bad(WarcFault.BAD_VERSION, f"version WARC/{version}, not 1.1 as custody writes")
         for name in _MANDATORY:
             if name not in fields:
                 bad(WarcFault.MISSING_FIELD, f"no {name} field")
         for name, values in fields.items():
             if name in _DEFINED and len(values) > 1 and name != "warc-concurrent-to":
                 bad(WarcFault.DUPLICATE_FIELD, f"{name} appears {len(values)} times")
-            check, form = _FORMATS.get(name, (bool, ""))
             for value in values:
-                if name in _DEFINED and not check(value):
-                    bad(WarcFault.INVALID_FIELD, f"{name} is not {form or 'set'}: {value[:80]!r}")
-                if malformed_encoded_word(value):
-                    bad(WarcFault.MALFORMED_HEADER, f"{name} has a malformed RFC 2047 encoded-word")
+                if problem := field_problem(name, value):
+                    bad(WarcFault.INVALID_FIELD, problem)
         if rtype and rtype not in WarcType.__members__.values():
             bad(WarcFault.UNKNOWN_TYPE, f"unknown WARC-Type {rtype!r}")
         length = rec.first("content-length")
@@ -561,11 +575,12 @@ class _Verifier:
             bad(WarcFault.MISSING_FIELD, "no sha256 warc-block-digest, which custody writes")
         for kind, msg, sev in found:
             self.add(kind, msg, rec.offset, rec.record_id, sev)
-        if rec.record_id in self.ids:
+        key = _key(rec.record_id)
+        if key in self.ids:
             msg = f"record id {rec.record_id} used twice"
             self.add(WarcFault.DUPLICATE_RECORD_ID, msg, rec.offset, rec.record_id)
-        elif rec.record_id:
-            self.ids.add(rec.record_id)
+        elif key and len(self.ids) < _MAX_IDS:
+            self.ids.add(key)
 
     @staticmethod
     def _check_target(rec: _Record, bad: Callable[..., None]) -> None:
@@ -593,7 +608,7 @@ class _Verifier:
         for name in ("warc-segment-number", "warc-segment-origin-id"):
             if name not in rec.fields:
                 bad(WarcFault.MISSING_FIELD, f"continuation record without {name}")
-        if origin and origin not in self.ids:
+        if origin and _key(origin) not in self.ids:
             msg = f"continuation of {origin}, which is not in this file"
             bad(WarcFault.ORPHAN_CONTINUATION, msg, _W)
 
@@ -641,7 +656,10 @@ class _Verifier:
         if block and block_hash is not None:
             self._compare(rec, "warc-block-digest", block, [block_hash.digest()])
         label = _labelled(rec.first("warc-payload-digest"))
-        if label and payload is not None and not payload.unchecked:
+        if label and payload is not None and payload.unchecked:
+            msg = "payload digest not checked: HTTP head longer than 64 KiB"
+            self.add(WarcFault.DIGEST_UNCHECKED, msg, rec.offset, rec.record_id, _W)
+        elif label and payload is not None:
             self._compare(rec, "warc-payload-digest", label, payload.candidates())
 
     def _compare(
@@ -657,6 +675,11 @@ class _Verifier:
         else:
             return
         self.add(WarcFault.DIGEST_MISMATCH, msg, rec.offset, rec.record_id)
+
+
+def _key(record_id: str | None) -> bytes:
+    """A short fixed-size stand-in for a record id, so hostile long ids cost no memory."""
+    return hashlib.sha256(record_id.encode()).digest()[:16] if record_id else b""
 
 
 def _media_type(value: str | None) -> str:
