@@ -38,31 +38,69 @@ def main() -> None:
         shutil.rmtree(OUT)
     OUT.mkdir()
     os.environ["CUSTODY_HOME"] = str(OUT / "home")
-    os.environ["CUSTODY_PASSPHRASE"] = "demo passphrase - use your own"
+    os.environ["CUSTODY_PASSPHRASE"] = "demo passphrase - use your own"  # noqa: S105 - a demo
     os.environ.pop("CUSTODY_CASE", None)
     case = str(OUT / "case")
-    step("Create a case (first use also makes the investigator's key)",
-         "init", case, "--name", "Demo: threats against A.", "--operator", "R. Diaz",
-         "--org", "Example NGO", "--role", "investigator")  # fmt: skip
-    files = [str(EXAMPLES / n) for n in
-             ("photo-with-gps.jpg", "threatening-message.txt", "witness-statement.pdf")]  # fmt: skip
-    step("Preserve the example files", "add", *files, "--case", case,
-         "--note", "received from A. by e-mail", "--source", "e-mail")  # fmt: skip
+    step(
+        "Create a case (first use also makes the investigator's key)",
+        "init",
+        case,
+        "--name",
+        "Demo: threats against A.",
+        "--operator",
+        "R. Diaz",
+        "--org",
+        "Example NGO",
+        "--role",
+        "investigator",
+    )
+    files = [
+        str(EXAMPLES / n)
+        for n in ("photo-with-gps.jpg", "threatening-message.txt", "witness-statement.pdf")
+    ]
+    step(
+        "Preserve the example files",
+        "add",
+        *files,
+        "--case",
+        case,
+        "--note",
+        "received from A. by e-mail",
+        "--source",
+        "e-mail",
+    )
     step("Show the custody log", "log", "--case", case)
-    step("Verify the whole case (every artifact re-hashed, every signature checked)",
-         "verify", case, "--deep")  # fmt: skip
+    step(
+        "Verify the whole case (every artifact re-hashed, every signature checked)",
+        "verify",
+        case,
+        "--deep",
+    )
     step("The investigator's fingerprint, to read out over the phone", "keys", "fingerprint")
-    pem = step("Export the public key for stock tools", "keys", "export", "--format", "pem",
-               capture=True)  # fmt: skip
-    checkpoint = step("The latest signed checkpoint", "log", "checkpoint", "--case", case,
-                      capture=True)  # fmt: skip
+    pem = step(
+        "Export the public key for stock tools", "keys", "export", "--format", "pem", capture=True
+    )
+    checkpoint = step(
+        "The latest signed checkpoint", "log", "checkpoint", "--case", case, capture=True
+    )
     (OUT / "investigator.pem").write_text(pem)
     body, _, sigs = checkpoint.encode().partition(b"\n\n")
     (OUT / "checkpoint.body").write_bytes(body + b"\n")
     (OUT / "checkpoint.sig").write_bytes(base64.b64decode(sigs.split()[-1])[4:])
     print("\n== Check the checkpoint signature with stock openssl (no custody involved)")
-    cmd = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "investigator.pem", "-rawin",
-           "-in", "checkpoint.body", "-sigfile", "checkpoint.sig"]  # fmt: skip
+    cmd = [
+        "openssl",
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        "investigator.pem",
+        "-rawin",
+        "-in",
+        "checkpoint.body",
+        "-sigfile",
+        "checkpoint.sig",
+    ]
     print("$ " + shlex.join(cmd), flush=True)
     if subprocess.run(cmd, cwd=OUT, check=False).returncode != 0:
         sys.exit("demo: openssl did not verify the checkpoint")

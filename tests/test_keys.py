@@ -44,8 +44,17 @@ def test_examiner_joins_and_investigator_rotates(
     case = make_case(tmp_path, cli, files=1)
     examiner_home = tmp_path / "examiner"
     monkeypatch.setenv("CUSTODY_HOME", str(examiner_home))
-    code, out, err = cli("keys", "join", "--case", str(case), "--operator", "Dr. Osei",
-                         "--role", "examiner", "--json")  # fmt: skip
+    code, out, err = cli(
+        "keys",
+        "join",
+        "--case",
+        str(case),
+        "--operator",
+        "Dr. Osei",
+        "--role",
+        "examiner",
+        "--json",
+    )
     assert code == 0, err
     note = tmp_path / "exam.txt"
     note.write_text("examination notes")

@@ -32,8 +32,19 @@ def test_checkpoint_signature_verifies_with_openssl(
     (tmp_path / "body").write_bytes(body + b"\n")
     sig_b64 = sigs.decode().split()[-1]
     (tmp_path / "sig").write_bytes(base64.b64decode(sig_b64)[4:])
-    args = [openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(tmp_path / "key.pem"),
-            "-rawin", "-in", str(tmp_path / "body"), "-sigfile", str(tmp_path / "sig")]  # fmt: skip
+    args = [
+        openssl,
+        "pkeyutl",
+        "-verify",
+        "-pubin",
+        "-inkey",
+        str(tmp_path / "key.pem"),
+        "-rawin",
+        "-in",
+        str(tmp_path / "body"),
+        "-sigfile",
+        str(tmp_path / "sig"),
+    ]
     ok = subprocess.run(args, capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "Signature Verified Successfully" in ok.stdout
     lines = body.split(b"\n")

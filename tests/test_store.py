@@ -114,8 +114,9 @@ def test_read_commands_do_not_write(tmp_path: Path, home: Path, cli: Runner) -> 
     root = make_case(tmp_path, cli, files=2)
 
     def state() -> dict[str, tuple[bytes, int]]:
-        return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*")
-                if p.is_file()}  # fmt: skip
+        return {
+            str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()
+        }
 
     before = state()
     reads = [

@@ -31,10 +31,20 @@ ENTRY_DOMAIN = b"custody-entry/v1\n"
 GENESIS = "0" * 64
 ENTRY_TYPES = frozenset(
     {
-        "init", "key", "add", "capture", "import", "access", "derive",
-        "export", "transfer", "timestamp", "recover", "note",
+        "init",
+        "key",
+        "add",
+        "capture",
+        "import",
+        "access",
+        "derive",
+        "export",
+        "transfer",
+        "timestamp",
+        "recover",
+        "note",
     }
-)  # fmt: skip
+)
 MAX_ENTRY_BYTES = 65535
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 _KEY_ID = re.compile(r"ed25519:[0-9a-f]{64}")
@@ -125,12 +135,14 @@ def decode_entry(raw: bytes) -> Entry:
         (isinstance(body["prev"], str) and len(body["prev"]) == 64, "bad prev"),
         (body["type"] in ENTRY_TYPES, f"unknown entry type {body['type']!r}"),
         (isinstance(body["actor"], str) and _KEY_ID.fullmatch(body["actor"]), "bad actor"),
-        (isinstance(body["claimed_time"], str) and _TIME.fullmatch(body["claimed_time"]),
-         "bad time"),
+        (
+            isinstance(body["claimed_time"], str) and _TIME.fullmatch(body["claimed_time"]),
+            "bad time",
+        ),
         (isinstance(body["tool"], dict), "bad tool"),
         (isinstance(body["subject"], dict), "bad subject"),
         (len(sig) == 64, "signature is not 64 bytes of base64"),
-    ]  # fmt: skip
+    ]
     for ok, why in problems:
         if not ok:
             raise LogCorruptError(f"malformed entry: {why}")

@@ -43,9 +43,11 @@ def init(
         raise UsageError('a case needs a title: --name "..."')
     home = keys.custody_home()
     identity = keys.read_identity(home)
-    who = keys.Operator(operator or (identity.operator.name if identity else getpass.getuser()),
-                        org or (identity.operator.org if identity else None),
-                        role or (identity.operator.role if identity else None))  # fmt: skip
+    who = keys.Operator(
+        operator or (identity.operator.name if identity else getpass.getuser()),
+        org or (identity.operator.org if identity else None),
+        role or (identity.operator.role if identity else None),
+    )
     created_key = identity is None
     if identity is None:
         signer = keys.generate_key(home, read_passphrase(passphrase_file, confirm=True))
@@ -90,9 +92,15 @@ def add(
     console = err_console()
     with console.status("Preserving…") as status:
         added = locker.add_files(
-            case, files, signer=signer, home=home, note=note_text, source=source,
-            sensitive=sensitive, progress=lambda p: status.update(f"Preserving {p.name}"),
-        )  # fmt: skip
+            case,
+            files,
+            signer=signer,
+            home=home,
+            note=note_text,
+            source=source,
+            sensitive=sensitive,
+            progress=lambda p: status.update(f"Preserving {p.name}"),
+        )
     rows = [
         {
             "file": str(a.source),
@@ -160,9 +168,13 @@ def verify(
     if record:
         signer = unlock(home, current_identity(home), passphrase_file)
         entry = locker.record_access(
-            case, signer=signer, home=home, purpose="verify" + " --deep" * deep,
-            verified=report.ok, errors=sum(f.severity is Severity.ERROR for f in report.findings),
-        )  # fmt: skip
+            case,
+            signer=signer,
+            home=home,
+            purpose="verify" + " --deep" * deep,
+            verified=report.ok,
+            errors=sum(f.severity is Severity.ERROR for f in report.findings),
+        )
         report.checked["recorded_as_entry"] = entry.seq
     if report.ok and case.checkpoint.exists():
         cp = case.checkpoint.read_bytes()

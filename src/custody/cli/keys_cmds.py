@@ -95,8 +95,11 @@ def join(
         keys.write_identity(home, identity)
     else:
         signer = unlock(home, identity, passphrase_file)
-    who = keys.Operator(operator or identity.operator.name, org or identity.operator.org,
-                        role or identity.operator.role)  # fmt: skip
+    who = keys.Operator(
+        operator or identity.operator.name,
+        org or identity.operator.org,
+        role or identity.operator.role,
+    )
     entry = locker.join_case(case, signer=signer, operator=who, home=home)
     if json_out:
         print_json({"entry": entry.seq, "key_id": signer.key_id})

@@ -86,18 +86,25 @@ def show(ctx: typer.Context, case_path: CaseOpt = None, json_out: JsonOpt = Fals
         try:
             entry = log.decode_entry(line)
         except CustodyError as exc:
-            raise IntegrityError(f"log entry at byte {offset}: {exc.message}",
-                                 hint="run custody verify") from None  # fmt: skip
+            raise IntegrityError(
+                f"log entry at byte {offset}: {exc.message}", hint="run custody verify"
+            ) from None
         if entry.type in ("init", "key"):
             names[entry.subject.get("key_id", "")] = entry.subject.get("operator", {}).get(
                 "name", ""
             )
         what, arts = _describe(case, entry)
-        rows.append({
-            "seq": entry.seq, "type": entry.type, "actor": entry.actor,
-            "operator": names.get(entry.actor, ""), "claimed_time": entry.body["claimed_time"],
-            "summary": what, "artifacts": arts,
-        })  # fmt: skip
+        rows.append(
+            {
+                "seq": entry.seq,
+                "type": entry.type,
+                "actor": entry.actor,
+                "operator": names.get(entry.actor, ""),
+                "claimed_time": entry.body["claimed_time"],
+                "summary": what,
+                "artifacts": arts,
+            }
+        )
     if json_out:
         print_json({"case": str(case.root), "entries": rows, "torn_offset": raw.torn_offset})
         return
