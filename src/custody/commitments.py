@@ -90,7 +90,11 @@ def parse_disclosure(raw: bytes) -> Disclosure:
     if not isinstance(doc, dict) or canonical.dumps(doc) != raw:
         raise IntegrityError("disclosure is not canonical JSON")
     keys = set(doc)
-    if doc.get("v") != 1 or not {"v", "kind", "salt", "sha256", "size"} <= keys:
+    if (
+        type(doc.get("v")) is not int
+        or doc["v"] != 1
+        or not {"v", "kind", "salt", "sha256", "size"} <= keys
+    ):
         raise IntegrityError("disclosure lacks required fields")
     if keys - {"v", "kind", "salt", "sha256", "size", "sha512"}:
         raise IntegrityError("disclosure has unknown fields")

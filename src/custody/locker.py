@@ -265,7 +265,7 @@ def recover_log(
             except OSError as exc:
                 raise StorageError(f"cannot cut the torn tail: {exc.strerror}") from exc
     orphan_disclosures, orphan_objects = orphans(case)
-    adopted = list(orphan_disclosures)
+    adopted = [c for c in orphan_disclosures if c != torn_commitment]
     for path in orphan_objects:
         with path.open("rb") as fh:
             obj = store.store_stream(case, fh)

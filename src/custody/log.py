@@ -48,6 +48,7 @@ ENTRY_TYPES = frozenset(
 MAX_ENTRY_BYTES = 65535
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 _KEY_ID = re.compile(r"ed25519:[0-9a-f]{64}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _BODY_FIELDS = {"v", "case", "seq", "prev", "type", "actor", "claimed_time", "tool", "subject"}
 
 
@@ -129,10 +130,10 @@ def decode_entry(raw: bytes) -> Entry:
     except binascii.Error:
         sig = b""
     problems = [
-        (body["v"] == 1, "unknown entry version"),
+        (type(body["v"]) is int and body["v"] == 1, "unknown entry version"),
         (isinstance(body["case"], str), "bad case id"),
         (type(body["seq"]) is int and body["seq"] >= 0, "bad seq"),
-        (isinstance(body["prev"], str) and len(body["prev"]) == 64, "bad prev"),
+        (isinstance(body["prev"], str) and _HEX64.fullmatch(body["prev"]), "bad prev"),
         (body["type"] in ENTRY_TYPES, f"unknown entry type {body['type']!r}"),
         (isinstance(body["actor"], str) and _KEY_ID.fullmatch(body["actor"]), "bad actor"),
         (

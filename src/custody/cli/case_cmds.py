@@ -109,6 +109,8 @@ def add(
             "sha512": a.sha512,
             "size": a.size,
             "entry": a.seq,
+            "artifact": a.artifact,
+            "details": a.details,
         }
         for a in added
     ]
