@@ -182,3 +182,25 @@ def test_checkpoint_json(tmp_path: Path, home: Path, cli: Runner) -> None:
     data = json.loads(out)
     assert code == 0 and data["size"] == 3 and data["origin"].startswith("custody.case/")
     assert data["note"] == (case / "log" / "checkpoint").read_text()
+
+
+def test_non_utf8_file_name_is_refused_before_storing(
+    tmp_path: Path, home: Path, cli: Runner
+) -> None:
+    case = make_case(tmp_path, cli, files=0)
+    before = _files(case)
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.txt"))
+    bad.write_text("latin-1 name")
+    code, _, err = cli("add", str(bad), "--case", str(case))
+    assert code == ExitCode.USAGE and "not valid UTF-8" in err
+    assert _files(case) == before
+
+
+def test_markup_in_names_is_shown_literally(tmp_path: Path, home: Path, cli: Runner) -> None:
+    case = make_case(tmp_path, cli, files=0)
+    f = tmp_path / "[bold]x\u202e.txt"
+    f.write_text("x")
+    assert cli("add", str(f), "--case", str(case), "--sensitive")[0] == 0
+    code, out, _ = cli("log", "--case", str(case))
+    assert "[bold]x\\u202e.txt" in out.replace("\n", "").replace(" ", "").replace("│", "")
+    assert "[sensitive]" in out

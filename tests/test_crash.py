@@ -85,3 +85,56 @@ def test_torn_tail_blocks_appends_until_recovered(tmp_path: Path, home: Path, cl
     kinds = [a["kind"] for a in json.loads(out)["artifacts"]]
     assert "torn-tail" in kinds
     assert cli("add", str(f), "--case", str(case))[0] == 0
+
+
+def _damage(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF  # same size, wrong bytes
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_tree_is_never_signed(tmp_path: Path, home: Path, cli: Runner) -> None:
+    case = make_case(tmp_path, cli, files=3)  # 4 entries: tree levels 0, 1, 2
+    _damage(case / "log" / "tree" / "2", 5)  # a node the next root is built from
+    f = tmp_path / "more.txt"
+    f.write_text("more")
+    assert cli("add", str(f), "--case", str(case))[0] == 0
+    assert cli("verify", str(case))[0] == 0  # rebuilt from the entries before signing
+
+
+def test_damaged_unused_tree_node_is_reported_then_rebuilt(
+    tmp_path: Path, home: Path, cli: Runner
+) -> None:
+    case = make_case(tmp_path, cli, files=3)
+    _damage(case / "log" / "tree" / "0", 5)  # leaf 0: not needed for the next root
+    f = tmp_path / "more.txt"
+    f.write_text("more")
+    assert cli("add", str(f), "--case", str(case))[0] == 0
+    code, out, _ = cli("verify", str(case), "--json")
+    codes = {x["code"] for x in json.loads(out)["findings"] if x["severity"] == "error"}
+    assert code == 3 and codes == {"tree-altered"}  # the signed checkpoints are right
+    code, out, _ = cli("log", "recover", "--case", str(case), "--json")
+    assert code == 0 and json.loads(out)["rebuilt_tree"] is True
+    assert cli("verify", str(case))[0] == 0
+
+
+def test_recover_refuses_a_case_without_init(tmp_path: Path, home: Path, cli: Runner) -> None:
+    case = make_case(tmp_path, cli, files=0)
+    (case / "log" / "entries.jsonl").write_bytes(b"")
+    code, _, err = cli("log", "recover", "--case", str(case))
+    assert code == 3 and "no init entry" in err
+    assert (case / "log" / "entries.jsonl").read_bytes() == b""
+
+
+def test_crash_between_checkpoint_files_is_not_an_error(
+    tmp_path: Path, home: Path, cli: Runner
+) -> None:
+    case = make_case(tmp_path, cli, files=1)
+    f = tmp_path / "more.txt"
+    f.write_text("more")
+    assert cli("add", str(f), "--case", str(case))[0] == 0
+    latest = case / "log" / "checkpoints" / "3"
+    latest.chmod(0o644)
+    latest.unlink()  # as if the process died after replacing log/checkpoint
+    code, out, _ = cli("verify", str(case))
+    assert code == 0, out

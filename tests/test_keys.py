@@ -77,9 +77,30 @@ def test_examiner_joins_and_investigator_rotates(
     keys.write_identity(home, keys.Identity(identity.operator, rotated["old_key_id"]))
     late = tmp_path / "late.txt"
     late.write_text("signed by a retired key")
-    assert cli("add", str(late), "--case", str(case))[0] == 0
-    code, out, _ = cli("verify", str(case))
-    assert code == ExitCode.NOT_VERIFIED and "unknown-signer" in out
+    code, _, err = cli("add", str(late), "--case", str(case))
+    assert code == ExitCode.KEY and "not a member of this case" in err
+    assert cli("verify", str(case))[0] == 0
+
+
+def test_non_member_cannot_append(
+    tmp_path: Path, home: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = make_case(tmp_path, cli, files=1)
+    before = sorted(p.name for p in case.rglob("*"))
+    stranger = tmp_path / "stranger"
+    monkeypatch.setenv("CUSTODY_HOME", str(stranger))
+    other = tmp_path / "other-case"
+    assert cli("init", str(other), "--name", "their own case", "--operator", "Eve")[0] == 0
+    f = tmp_path / "f.txt"
+    f.write_text("x")
+    code, _, err = cli("add", str(f), "--case", str(case))
+    assert code == ExitCode.KEY and "not a member" in err
+    assert sorted(p.name for p in case.rglob("*")) == before
+    assert cli("keys", "join", "--case", str(case))[0] == 0
+    code, _, err = cli("keys", "join", "--case", str(case))
+    assert code == ExitCode.USAGE and "already a member" in err
+    assert cli("add", str(f), "--case", str(case))[0] == 0
+    assert cli("verify", str(case))[0] == 0
 
 
 def test_missing_key_is_exit_8(tmp_path: Path, home: Path, cli: Runner) -> None:

@@ -95,8 +95,30 @@ def make_dirs(path: Path, mode: int = 0o755) -> None:
         fsync_dir(d.parent)
 
 
+def temp_name() -> str:
+    """``.tmp-<pid>-<random>``: the pid lets recovery tell a dead writer's leftovers."""
+    return f".tmp-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def temp_owner_alive(name: str) -> bool:
+    """True if the process that made temp file ``name`` may still be running."""
+    try:
+        pid = int(name.split("-")[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _temp_path(directory: Path) -> Path:
-    return directory / f".tmp-{secrets.token_hex(8)}"
+    return directory / temp_name()
 
 
 @contextlib.contextmanager
@@ -149,7 +171,10 @@ def write_once(path: Path, data: bytes, *, mode: int = 0o444) -> bool:
     Raises:
         StorageError: the file exists with other content, or a step fails.
     """
-    return stream_once(path, [data], mode=mode)
+    created = stream_once(path, [data], mode=mode)
+    if not created and path.read_bytes() != data:
+        raise StorageError(f"refusing to overwrite {path}: it holds other content")
+    return created
 
 
 def stream_once(

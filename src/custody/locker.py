@@ -14,10 +14,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from custody import _fs, details, encodings, log, seen, signing, store
+from custody import _fs, details, encodings, log, merkle, seen, signing, store
 from custody.case import Case, marker_bytes, open_case
-from custody.errors import StorageError, UsageError
+from custody.errors import (
+    CustodyError,
+    IntegrityError,
+    KeyMaterialError,
+    StorageError,
+    UsageError,
+)
 from custody.keys import Operator
+from custody.logtree import TreeStore
 
 POSSESSION_DOMAIN = b"custody-key-possession/v1\n"
 
@@ -50,6 +57,60 @@ def _key_subject(public_key: bytes, operator: Operator) -> dict[str, Any]:
     }
 
 
+def members(case: Case) -> dict[str, bytes]:
+    """Keys currently allowed to sign in ``case`` (init, joins, rotations), from the log.
+
+    Signatures are not checked here (``custody verify`` does); this is the guard that
+    stops a non-member from appending entries that verification would reject.
+    """
+    active: dict[str, bytes] = {}
+    for _, line in log.read_raw_log(case.entries).lines:
+        try:
+            entry = log.decode_entry(line)
+        except CustodyError:
+            continue
+        if entry.type not in ("init", "key"):
+            continue
+        try:
+            key = base64.b64decode(str(entry.subject["public_key"]), validate=True)
+        except (KeyError, ValueError):
+            continue
+        if entry.subject.get("action") == "rotate":
+            active.pop(str(entry.subject.get("replaces")), None)
+        active[signing.key_id(key)] = key
+    return active
+
+
+def require_member(case: Case, signer: signing.Signer) -> None:
+    """Refuse before writing anything when ``signer`` may not sign in ``case``.
+
+    Raises:
+        IntegrityError: the log has no members at all (an interrupted init).
+        KeyMaterialError: the signer's key is not a member of the case.
+    """
+    current = members(case)
+    if not current:
+        raise IntegrityError(
+            "the case log has no init entry (an interrupted init?)",
+            hint="run custody verify; create a new case to continue",
+        )
+    kid = signing.key_id(signer.public_key)
+    if kid not in current:
+        raise KeyMaterialError(
+            f"your key {kid} is not a member of this case",
+            hint="run custody keys join, or use the CUSTODY_HOME that holds a member's key",
+        )
+
+
+def _check_text(label: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{label} is not valid UTF-8: {value!a}") from None
+
+
 def _finish(case: Case, home: Path) -> None:
     seen.remember(home, case.case_id, case.checkpoint.read_bytes())
 
@@ -71,6 +132,8 @@ def create_case(
     """
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise UsageError(f"refusing to create a case in a non-empty location: {path}")
+    _check_text("the case name", name)
+    _check_text("the operator name", operator.name)
     case_id = uuid.uuid4().hex
     _fs.make_dirs(path)
     _fs.make_dirs(path / "log")
@@ -78,10 +141,10 @@ def create_case(
     _fs.write_once(case.marker, marker_bytes(case_id), mode=0o444)
     record = store.store_bytes(case, details.case_details(name))
     disclosure = store.commit(case, "case-details", record.digests)
-    _write_public_key(case, signer.public_key, operator.name)
     subject = _key_subject(signer.public_key, operator) | {"details": disclosure.commitment}
     with log.appending(case, signer, clock=clock) as app:
         app.append("init", subject)
+    _write_public_key(case, signer.public_key, operator.name)
     _finish(case, home)
     return open_case(path)
 
@@ -108,7 +171,11 @@ def add_files(
     """
     for p in paths:
         _fs.open_regular_file(p).close()
+        _check_text("the file name", p.name)
+    _check_text("the note", note)
+    _check_text("the source", source)
     log.check_head(case)
+    require_member(case, signer)
     staged: list[tuple[Path, store.StoredObject, str, str]] = []
     for p in paths:
         if progress is not None:
@@ -158,12 +225,17 @@ def join_case(
     """Record a new person's key in the case, signed by that key.
 
     Raises:
+        UsageError: the key is already a member.
         StorageError: a write fails.
     """
-    _write_public_key(case, signer.public_key, operator.name)
+    _check_text("the operator name", operator.name)
+    log.check_head(case)
+    if signing.key_id(signer.public_key) in members(case):
+        raise UsageError("your key is already a member of this case")
     subject = {"action": "join"} | _key_subject(signer.public_key, operator)
     with log.appending(case, signer, clock=clock) as app:
         entry = app.append("key", subject)
+    _write_public_key(case, signer.public_key, operator.name)
     _finish(case, home)
     return entry
 
@@ -184,7 +256,6 @@ def rotate_key(
     """
     new_id = signing.key_id(new.public_key)
     possession = new.sign(POSSESSION_DOMAIN + f"{case.case_id}\n{new_id}".encode())
-    _write_public_key(case, new.public_key, operator.name)
     subject = {
         "action": "rotate",
         "replaces": signing.key_id(old.public_key),
@@ -192,6 +263,7 @@ def rotate_key(
     } | _key_subject(new.public_key, operator)
     with log.appending(case, old, clock=clock) as app:
         entry = app.append("key", subject)
+    _write_public_key(case, new.public_key, operator.name)
     _finish(case, home)
     return entry
 
@@ -212,6 +284,8 @@ def record_access(
         TornTailError: the log ends in a torn record.
         StorageError: a write fails.
     """
+    log.check_head(case)
+    require_member(case, signer)
     with log.appending(case, signer, clock=clock) as app:
         entry = app.append("access", {"purpose": purpose, "verified": verified, "errors": errors})
     _finish(case, home)
@@ -227,6 +301,7 @@ class Recovery:
     torn_artifact: str | None
     adopted: list[str]
     removed_temp: list[Path]
+    rebuilt_tree: bool
     entry: log.Entry | None
 
 
@@ -246,10 +321,11 @@ def recover_log(
     Raises:
         StorageError: a write, truncate or fsync fails.
     """
-    removed = sorted(case.root.rglob(".tmp-*"))
-    for tmp in removed:
-        tmp.unlink()
+    require_member(case, signer)
     with log.locked(case):
+        removed = [p for p in sorted(case.root.rglob(".tmp-*")) if not _fs.temp_owner_alive(p.name)]
+        for tmp in removed:
+            tmp.unlink()
         raw = log.read_raw_log(case.entries)
         torn_commitment = None
         if raw.torn_offset is not None:
@@ -264,6 +340,7 @@ def recover_log(
                     os.close(fd)
             except OSError as exc:
                 raise StorageError(f"cannot cut the torn tail: {exc.strerror}") from exc
+        rebuilt = _rebuild_tree_if_damaged(case)
     orphan_disclosures, orphan_objects = orphans(case)
     adopted = [c for c in orphan_disclosures if c != torn_commitment]
     for path in orphan_objects:
@@ -282,4 +359,22 @@ def recover_log(
         with log.appending(case, signer, clock=clock) as app:
             entry = app.append("recover", subject)
         _finish(case, home)
-    return Recovery(raw.torn_offset, len(raw.torn_bytes), torn_commitment, adopted, removed, entry)
+    return Recovery(
+        raw.torn_offset, len(raw.torn_bytes), torn_commitment, adopted, removed, rebuilt, entry
+    )
+
+
+def _rebuild_tree_if_damaged(case: Case) -> bool:
+    """Rewrite the derived tree from the entries if any stored node differs."""
+    lines = [line for _, line in log.read_raw_log(case.entries).lines]
+    leaves = [merkle.leaf_hash(line) for line in lines]
+    expected = merkle.LeafList(leaves).levels
+    store = TreeStore(case.tree)
+    intact = store.is_consistent_with(len(lines)) and all(
+        (case.tree / str(k)).read_bytes() == b"".join(level)
+        for k, level in enumerate(expected)
+        if (case.tree / str(k)).exists()
+    )
+    if not intact:
+        store.rebuild(leaves)
+    return not intact

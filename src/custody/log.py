@@ -46,7 +46,7 @@ ENTRY_TYPES = frozenset(
     }
 )
 MAX_ENTRY_BYTES = 65535
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
 _KEY_ID = re.compile(r"ed25519:[0-9a-f]{64}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _BODY_FIELDS = {"v", "case", "seq", "prev", "type", "actor", "claimed_time", "tool", "subject"}
@@ -314,18 +314,55 @@ def appending(
             write_checkpoint(case, signer, appender)
 
 
+def _extends_previous(case: Case, store: TreeStore, size: int, root: bytes) -> bool:
+    """True if (size, root) extends the case's last checkpoint (or there is none)."""
+    try:
+        prev = note.parse_checkpoint(case.checkpoint.read_bytes())
+    except (FileNotFoundError, note.NoteFormatError):
+        return True  # nothing signed yet, or verify reports the damaged checkpoint
+    if prev.size > size:
+        return False
+    if prev.size == 0 or prev.size == size:
+        return prev.size == 0 or prev.root == root
+    proof = merkle.consistency_proof(store, prev.size, size)
+    return merkle.verify_consistency(prev.size, size, prev.root, root, proof)
+
+
 def write_checkpoint(case: Case, signer: signing.Signer, appender: Appender) -> bytes:
-    """Bring the derived tree up to date and sign, store and return a checkpoint."""
+    """Bring the derived tree up to date, then sign, store and return a checkpoint.
+
+    A log never signs a checkpoint inconsistent with the one before it: the new root is
+    checked against the last checkpoint with a consistency proof; a damaged derived tree is
+    rebuilt from the entries, and a log that still does not extend its last checkpoint is
+    refused.
+
+    Raises:
+        LogCorruptError: the log does not extend its last signed checkpoint.
+        StorageError: a write fails.
+    """
     first = appender.size - len(appender.appended)
     store = ensure_tree(case, first)
     for i, entry in enumerate(appender.appended):
         store.append_leaf(entry.leaf, first + i + 1)
-    if not store.is_consistent_with(appender.size):
-        store = ensure_tree(case, appender.size)
     root = merkle.root(store, appender.size)
+    if not store.is_consistent_with(appender.size) or not _extends_previous(
+        case, store, appender.size, root
+    ):
+        store.close()
+        raw = read_raw_log(case.entries)
+        store = TreeStore(case.tree)
+        store.rebuild([merkle.leaf_hash(line) for _, line in raw.lines[: appender.size]])
+        root = merkle.root(store, appender.size)
+        if not _extends_previous(case, store, appender.size, root):
+            store.close()
+            raise LogCorruptError(
+                "the log does not extend its last signed checkpoint; not signing a new one",
+                hint="run custody verify",
+            )
+    store.sync()
     store.close()
     cp = note.sign_checkpoint(case.origin, appender.size, root, signer)
     _fs.make_dirs(case.checkpoints)
-    _fs.write_once(case.checkpoints / str(appender.size), cp, mode=0o444)
     _fs.atomic_write(case.checkpoint, cp)
+    _fs.write_once(case.checkpoints / str(appender.size), cp, mode=0o444)
     return cp

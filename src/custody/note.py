@@ -94,7 +94,7 @@ def parse_checkpoint(data: bytes) -> Checkpoint:
     origin, size_s, root_s = lines[0], lines[1], lines[2]
     if not origin or " " in origin or "+" in origin:
         raise NoteFormatError("bad origin line")
-    if not size_s.isdigit() or (size_s != "0" and size_s.startswith("0")):
+    if not (size_s.isascii() and size_s.isdigit()) or (size_s != "0" and size_s.startswith("0")):
         raise NoteFormatError("bad tree size line")
     try:
         root = base64.b64decode(root_s, validate=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -56,7 +55,7 @@ def store_stream(case: Case, source: BinaryIO) -> StoredObject:
         IntegrityError: a stored object under the same name no longer matches its name.
     """
     _fs.make_dirs(case.objects)
-    tmp = case.objects / f".tmp-{secrets.token_hex(8)}"
+    tmp = case.objects / _fs.temp_name()
     try:
         with tmp.open("xb") as sink:
             digests = hashing.hash_stream(_TeeReader(source, sink, tmp))  # type: ignore[arg-type]

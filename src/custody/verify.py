@@ -185,8 +185,11 @@ def _check_tree(case: Case, tree: merkle.LeafList, report: Report) -> None:
     if not case.tree.is_dir():
         return
     for path in sorted(case.tree.iterdir()):
-        if not path.name.isdigit() or int(path.name) >= max(len(tree.levels), 1):
-            if path.stat().st_size:
+        if path.name.startswith(".tmp-") or path.is_symlink():
+            continue  # reported by _check_files
+        name_ok = path.name.isascii() and path.name.isdigit() and path.is_file()
+        if not name_ok or int(path.name) >= max(len(tree.levels), 1):
+            if not path.is_file() or path.stat().st_size:
                 report.error("extra-file", f"unexpected file {path.relative_to(case.root)}")
             continue
         data = path.read_bytes()
@@ -248,12 +251,12 @@ def _check_files(case: Case, st: _State, expected: set[Path], report: Report) ->
             continue
         if stat.S_ISDIR(mode) or path in fixed or path in expected:
             continue
-        if path.parent == case.checkpoints or path.parent == case.tree:
-            continue
         if path.name.startswith(".tmp-"):
             report.add(
                 Severity.WARNING, "leftover-temp", f"{rel}: leftover of an interrupted write"
             )
+        elif path.parent == case.checkpoints or path.parent == case.tree:
+            continue  # checked by _check_tree and the checkpoint history
         elif path.parent == case.keys and path.name.endswith(".pub"):
             _check_key_file(path, rel, st, report)
         elif path.is_relative_to(case.objects) or path.is_relative_to(case.disclosures):
@@ -318,44 +321,57 @@ def verify_case(
 
     With ``artifacts=False`` only the log is checked (entries, tree, checkpoints).
     """
-    report = Report(str(case.root))
-    if case.marker.read_bytes() != marker_bytes(case.case_id):
-        report.error("marker-altered", f"{MARKER} was altered", path=MARKER)
-    st = _State()
-    _check_entries(case, report, st)
-    tree = merkle.LeafList(st.leaves)
-    _check_tree(case, tree, report)
-    latest = None
-    if case.checkpoint.exists():
-        latest = _check_checkpoint(
-            case.checkpoint.read_bytes(), "the latest checkpoint", case, st, tree, report
-        )
-    else:
-        report.error("checkpoint-missing", "log/checkpoint is missing")
-    history = 0
-    if case.checkpoints.is_dir():
-        for path in sorted(case.checkpoints.iterdir()):
-            size = _check_checkpoint(
-                path.read_bytes(), f"checkpoint {path.name}", case, st, tree, report
+    with log.locked(case, shared=True):  # a consistent view while others append
+        report = Report(str(case.root))
+        if case.marker.read_bytes() != marker_bytes(case.case_id):
+            report.error("marker-altered", f"{MARKER} was altered", path=MARKER)
+        st = _State()
+        _check_entries(case, report, st)
+        tree = merkle.LeafList(st.leaves)
+        _check_tree(case, tree, report)
+        latest = None
+        if case.checkpoint.exists():
+            latest = _check_checkpoint(
+                case.checkpoint.read_bytes(), "the latest checkpoint", case, st, tree, report
             )
-            if size is not None and str(size) != path.name:
-                report.error("checkpoint-misfiled", f"checkpoint {path.name} holds size {size}")
-            history = max(history, size or 0)
-    if latest is not None and history > latest:
-        report.error(
-            "checkpoint-rolled-back",
-            f"log/checkpoint is for {latest} entries but checkpoint {history} was signed",
-        )
-    for label, data in checkpoints:
-        _check_checkpoint(data, label, case, st, tree, report)
-    if latest is not None and latest < tree.size:
-        report.add(
-            Severity.INFO,
-            "uncheckpointed",
-            f"{tree.size - latest} entries after the latest checkpoint (size {latest}); "
-            "the next command that appends signs a new one",
-        )
-    if artifacts:
-        expected = _check_artifacts(case, st, report, deep)
-        _check_files(case, st, expected, report)
-    return report
+        else:
+            report.error("checkpoint-missing", "log/checkpoint is missing")
+        history = 0
+        if case.checkpoints.is_dir():
+            for path in sorted(case.checkpoints.iterdir()):
+                if path.name.startswith(".tmp-") or path.is_symlink():
+                    continue  # reported by _check_files
+                if not path.is_file():
+                    report.error("extra-file", f"unexpected folder {path.relative_to(case.root)}")
+                    continue
+                size = _check_checkpoint(
+                    path.read_bytes(), f"checkpoint {path.name}", case, st, tree, report
+                )
+                if size is not None and str(size) != path.name:
+                    report.error("checkpoint-misfiled", f"checkpoint {path.name} holds size {size}")
+                history = max(history, size or 0)
+        if latest is not None and history > latest:
+            report.error(
+                "checkpoint-rolled-back",
+                f"log/checkpoint is for {latest} entries but checkpoint {history} was signed",
+            )
+        for label, data in checkpoints:
+            _check_checkpoint(data, label, case, st, tree, report)
+        if latest is not None and latest < tree.size:
+            report.add(
+                Severity.INFO,
+                "uncheckpointed",
+                f"{tree.size - latest} entries after the latest checkpoint (size {latest}); "
+                "the next command that appends signs a new one",
+            )
+        if artifacts:
+            expected = _check_artifacts(case, st, report, deep)
+            _check_files(case, st, expected, report)
+            for kid in st.keys:
+                if not (case.keys / (kid.split(":", 1)[1] + ".pub")).is_file():
+                    report.add(
+                        Severity.WARNING,
+                        "key-file-missing",
+                        f"keys/ lacks the public key file of {kid} (derived from the log)",
+                    )
+        return report

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from custody import keys, signing
 from custody.case import Case, find_case_root, open_case
@@ -43,12 +44,14 @@ def print_json(data: Any) -> None:
 
 
 def safe_text(text: str) -> str:
-    """Escape control and bidi characters before they reach a terminal."""
-    return "".join(
-        c
-        if c.isprintable() and not 0x202A <= ord(c) <= 0x202E and not 0x2066 <= ord(c) <= 0x2069
-        else f"\\u{ord(c):04x}"
-        for c in text
+    """Escape control and bidi characters and Rich markup before text reaches a terminal."""
+    return escape(
+        "".join(
+            c
+            if c.isprintable() and not 0x202A <= ord(c) <= 0x202E and not 0x2066 <= ord(c) <= 0x2069
+            else f"\\u{ord(c):04x}"
+            for c in text
+        )
     )
 
 

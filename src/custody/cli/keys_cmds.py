@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from custody import encodings, keys, locker, signing
+from custody import encodings, keys, locker, log, signing
 from custody.case import find_case_root, open_case
 from custody.cli._common import (
     CaseOpt,
@@ -120,6 +120,8 @@ def rotate(
     identity = current_identity(home)
     passphrase = read_passphrase(passphrase_file)
     old = keys.load_key(home, identity.key_id, passphrase)
+    log.check_head(case)
+    locker.require_member(case, old)
     new = keys.generate_key(home, passphrase)
     entry = locker.rotate_key(case, old=old, new=new, operator=identity.operator, home=home)
     keys.write_identity(home, keys.Identity(identity.operator, new.key_id))

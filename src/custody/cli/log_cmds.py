@@ -181,13 +181,16 @@ def recover(
         "torn_artifact": r.torn_artifact,
         "adopted": r.adopted,
         "removed_temporary_files": [str(p.relative_to(case.root)) for p in r.removed_temp],
+        "rebuilt_tree": r.rebuilt_tree,
         "entry": r.entry.seq if r.entry else None,
     }
     if json_out:
         print_json(result)
         return
     out = out_console()
-    if r.entry is None and not r.removed_temp:
+    if r.rebuilt_tree:
+        out.print("Rebuilt the derived tree files from the log entries")
+    if r.entry is None and not r.removed_temp and not r.rebuilt_tree:
         out.print("Nothing to recover: the log ends cleanly and every artifact is logged.")
         return
     if r.torn_offset is not None:
