@@ -47,22 +47,6 @@ class TreeStore:
             os.close(fd)
         self._handles.clear()
 
-    def sync(self) -> None:
-        """fsync every level file and the folder (derived data, but kept durable).
-
-        Raises:
-            StorageError: an fsync fails.
-        """
-        level = 0
-        while (path := self._path(level)).exists():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                _fs.fsync_fd(fd, path)
-            finally:
-                os.close(fd)
-            level += 1
-        _fs.fsync_dir(self.folder)
-
     def is_consistent_with(self, size: int) -> bool:
         """True if every level holds exactly the nodes a tree of ``size`` leaves has."""
         level = 0
