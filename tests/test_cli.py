@@ -201,6 +201,6 @@ def test_markup_in_names_is_shown_literally(tmp_path: Path, home: Path, cli: Run
     f = tmp_path / "[bold]x\u202e.txt"
     f.write_text("x")
     assert cli("add", str(f), "--case", str(case), "--sensitive")[0] == 0
-    code, out, _ = cli("log", "--case", str(case))
+    _code, out, _ = cli("log", "--case", str(case))
     assert "[bold]x\\u202e.txt" in out.replace("\n", "").replace(" ", "").replace("│", "")
     assert "[sensitive]" in out
