@@ -121,3 +121,11 @@ def test_key_id_and_exports(tmp_path: Path, home: Path, cli: Runner) -> None:
     assert identity is not None
     public = keys.public_key_of(home, identity.key_id)
     assert signing.key_id(public) == identity.key_id
+
+
+def test_keys_export_json_gives_every_format(tmp_path: Path, home: Path, cli: Runner) -> None:
+    make_case(tmp_path, cli, files=0)
+    code, out, _ = cli("keys", "export", "--json")
+    data = json.loads(out)
+    assert code == 0 and set(data["formats"]) == {"openssh", "allowed-signers", "pem", "note"}
+    assert data["formats"]["pem"].startswith("-----BEGIN PUBLIC KEY-----")

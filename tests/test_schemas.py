@@ -52,7 +52,7 @@ def test_schemas_exist() -> None:
     assert names >= {
         "case-marker", "log-entry", "disclosure", "file-details", "case-details",
         "private-key", "identity", "verify-report", "cli-output/init", "cli-output/add",
-        "cli-output/log", "cli-output/keys-fingerprint", "cli-output/log-recover",
+        "cli-output/log", "cli-output/keys-fingerprint", "cli-output/keys-export", "cli-output/log-recover",
         "cli-output/keys-join", "cli-output/keys-rotate",
     }  # fmt: skip
 
@@ -122,6 +122,7 @@ def produced(tmp_path: Path, home: Path, cli: Runner, monkeypatch: pytest.Monkey
     added = _json(cli, "add", str(PHOTO), "--case", str(case), "--source", "phone", "--sensitive")
     out.append(("cli-output/add", "add", added))
     out.append(("cli-output/keys-fingerprint", "fingerprint", _json(cli, "keys", "fingerprint")))
+    out.append(("cli-output/keys-export", "export", _json(cli, "keys", "export")))
 
     examiner = tmp_path / "examiner"
     monkeypatch.setenv("CUSTODY_HOME", str(examiner))

@@ -31,6 +31,7 @@ def export(
         encodings.KeyFormat, typer.Option("--format", help="Encoding of the public key.")
     ] = encodings.KeyFormat.OPENSSH,
     case_path: CaseOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Print your public key for stock tools (ssh-keygen, openssl) or a C2SP note verifier.
 
@@ -45,9 +46,15 @@ def export(
         except CustodyError:
             origin = None
     public = keys.public_key_of(home, identity.key_id)
-    sys.stdout.write(
-        encodings.export_public_key(public, fmt, principal=identity.operator.name, origin=origin)
-    )
+    name = identity.operator.name
+    if json_out:
+        every = {
+            f.value: encodings.export_public_key(public, f, principal=name, origin=origin)
+            for f in encodings.KeyFormat
+        }
+        print_json({"key_id": identity.key_id, "formats": every})
+        return
+    sys.stdout.write(encodings.export_public_key(public, fmt, principal=name, origin=origin))
 
 
 @app.command("fingerprint")
