@@ -52,7 +52,8 @@ def test_schemas_exist() -> None:
     assert names >= {
         "case-marker", "log-entry", "disclosure", "file-details", "case-details",
         "private-key", "identity", "verify-report", "cli-output/init", "cli-output/add",
-        "cli-output/log", "cli-output/keys-fingerprint", "cli-output/keys-export", "cli-output/log-recover",
+        "cli-output/log", "cli-output/keys-fingerprint", "cli-output/keys-export",
+        "cli-output/log-recover",
         "cli-output/keys-join", "cli-output/keys-rotate",
     }  # fmt: skip
 
