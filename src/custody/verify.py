@@ -83,6 +83,9 @@ def _refs(entry: log.Entry) -> Iterable[str]:
     adopted = s.get("adopted")
     if isinstance(adopted, list):
         yield from adopted
+    named = s.get("artifacts")  # a capture's screenshot, pdf, dom, text, provenance
+    if isinstance(named, dict):
+        yield from (named[k] for k in sorted(named))
 
 
 def _check_entries(case: Case, report: Report, st: _State) -> None:
@@ -234,6 +237,11 @@ def _check_artifacts(case: Case, st: _State, report: Report, deep: bool) -> set[
             altered = True
         if altered:
             report.error("artifact-altered", f"entry {seq}: artifact {rel} was altered", path=rel)
+        elif deep and disc.kind == "capture-warc":
+            from custody.capture.recorder import check_capture_warc
+
+            for problem in check_capture_warc(path):
+                report.error("warc-invalid", f"entry {seq}: {rel}: {problem}", path=rel)
         report.artifacts.append(
             {"path": rel, "sha256": disc.sha256, "size": disc.size, "kind": disc.kind, "seq": seq}
             | ({"sha512": disc.sha512} if disc.sha512 else {})

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import typer
 from typer._click import exceptions as click_exc  # typer vendors click; pinned in pyproject
 
-from custody.cli import case_cmds, keys_cmds, log_cmds
+from custody.cli import capture_cmds, case_cmds, keys_cmds, log_cmds
 from custody.cli._common import err_console
 from custody.errors import CustodyError, ExitCode
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 case_cmds.register(app)
+capture_cmds.register(app)
 app.add_typer(log_cmds.app, name="log")
 app.add_typer(keys_cmds.app, name="keys")
 

@@ -1,0 +1,440 @@
+"""Find and launch the Chromium a capture runs in.
+
+Which Chromium (DESIGN section 6): ``CUSTODY_CHROMIUM`` if set (it must then work: no
+silent fallback), else the first of ``chromium``, ``chromium-browser``, ``google-chrome``
+on ``PATH``, else a Playwright-managed Chromium under ``PLAYWRIGHT_BROWSERS_PATH`` or
+``~/.cache/ms-playwright``. Playwright's own download is never used or triggered.
+
+The browser is headless, with a fresh profile (Playwright's temporary user-data-dir per
+launch, and a new browser context per capture), ``--no-sandbox`` only when running as
+root, and no network of its own: its proxy is a local port that refuses connections, so
+anything the capture does not intercept and record (pre-connections, WebSockets,
+WebRTC) fails instead of reaching a server unseen.
+
+A :class:`BrowserSession` runs Playwright on its own event-loop thread, so synchronous
+code (the CLI, tests sharing one browser) can run captures on it, one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.async_api import Browser, CDPSession, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from custody.capture import guard
+from custody.capture.recorder import (
+    Exchange,
+    Limits,
+    OutgoingRequest,
+    Stopper,
+    WarcRecorder,
+    browser_view,
+)
+from custody.errors import UsageError
+
+T = TypeVar("T")
+SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+BASE_ARGS = (
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--proxy-bypass-list=<-loopback>",
+)
+_MANAGED = ("chromium-*/chrome-linux*/chrome", "chromium_headless_shell-*/chrome-linux*/*shell")
+
+
+class BrowserNotFoundError(UsageError):
+    """No usable Chromium: none installed, or ``CUSTODY_CHROMIUM`` names no executable."""
+
+
+class BrowserLaunchError(UsageError):
+    """Chromium was found but would not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chromium:
+    """A Chromium executable and how it was chosen."""
+
+    path: Path
+    source: str  # "CUSTODY_CHROMIUM", "PATH" or "playwright"
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def find_chromium(environ: Mapping[str, str] | None = None) -> Chromium:
+    """The Chromium to capture with (see the module docstring for the order).
+
+    Raises:
+        BrowserNotFoundError: none is found, or ``CUSTODY_CHROMIUM`` is not executable.
+    """
+    env = os.environ if environ is None else environ
+    chosen = env.get("CUSTODY_CHROMIUM")
+    if chosen:
+        found = shutil.which(chosen, path=env.get("PATH"))
+        if found is None or not _executable(Path(found)):
+            raise BrowserNotFoundError(
+                f"CUSTODY_CHROMIUM={chosen} is not an executable file",
+                hint="point it at a Chromium binary, or unset it to use the system's",
+            )
+        return Chromium(Path(found), "CUSTODY_CHROMIUM")
+    for name in SYSTEM_NAMES:
+        found = shutil.which(name, path=env.get("PATH"))
+        if found is not None:
+            return Chromium(Path(found), "PATH")
+    home = env.get("HOME")
+    roots = [env.get("PLAYWRIGHT_BROWSERS_PATH"), f"{home}/.cache/ms-playwright" if home else None]
+    for root in filter(None, roots):
+        for pattern in _MANAGED:
+            hits = sorted(p for p in Path(root).glob(pattern) if _executable(p))
+            if hits:
+                return Chromium(hits[-1], "playwright")
+    raise BrowserNotFoundError(
+        "no Chromium found for web capture",
+        hint="install it (Debian: apt-get install chromium) or set CUSTODY_CHROMIUM",
+    )
+
+
+def launch_args(dead_proxy_port: int, *, root: bool) -> list[str]:
+    """Chromium's command-line flags (Playwright adds ``--headless`` and the profile)."""
+    args = [*BASE_ARGS, f"--proxy-server=http://127.0.0.1:{dead_proxy_port}"]
+    return ["--no-sandbox", *args] if root else args
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered per path, size and mtime for this process.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
+
+
+class BrowserSession:
+    """A headless Chromium on its own event-loop thread; captures run on it one at a time.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, chromium: Chromium | None = None) -> None:
+        """Find (unless given) and launch Chromium.
+
+        Raises:
+            BrowserNotFoundError: no Chromium is found.
+            BrowserLaunchError: it does not start.
+        """
+        self.chromium = chromium or find_chromium()
+        self._dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._dead.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        self.args = launch_args(self._dead.getsockname()[1], root=os.geteuid() == 0)
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="custody-browser", daemon=True
+        )
+        self._thread.start()
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        try:
+            self.run(self._start())
+        except BaseException as exc:
+            self.close()
+            if not isinstance(exc, PlaywrightError):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise BrowserLaunchError(
+                f"Chromium at {self.chromium.path} did not start: {first}",
+                hint="check that it runs: chromium --headless --dump-dom about:blank",
+            ) from None
+
+    async def _start(self) -> None:
+        self._playwright = await async_playwright().start()
+        self._browser = await self._playwright.chromium.launch(
+            executable_path=str(self.chromium.path),
+            headless=True,
+            args=self.args,
+            chromium_sandbox=os.geteuid() != 0,
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+            timeout=30_000,
+        )
+
+    @property
+    def browser(self) -> Browser:
+        if self._browser is None:
+            raise RuntimeError("the browser session is closed")
+        return self._browser
+
+    @property
+    def version(self) -> str:
+        return self.browser.version
+
+    def describe(self) -> dict[str, Any]:
+        """What the provenance records about the browser."""
+        return {
+            "path": str(self.chromium.path),
+            "chosen_by": self.chromium.source,
+            "version": self.version,
+            "executable_sha256": _sha256_or_none(self.chromium.path),
+            "args": list(self.args),
+            "headless": True,
+        }
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the browser's loop and wait for its result (one at a time)."""
+        with self._lock:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    async def _stop(self) -> None:
+        try:
+            if self._browser is not None:
+                await self._browser.close()
+        finally:
+            self._browser = None
+            if self._playwright is not None:
+                await self._playwright.stop()
+            self._playwright = None
+
+    def close(self) -> None:
+        """Close the browser and its thread (idempotent)."""
+        if self._loop.is_closed():
+            return
+        try:
+            if self._thread.is_alive():
+                self.run(self._stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+            self._loop.close()
+            self._dead.close()
+
+    def __enter__(self) -> BrowserSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_LISTED = 200  # entries kept per list in the provenance (the counts stay exact)
+
+
+class Interceptor:
+    """Pauses every request of the browser, performs and records it, answers the browser.
+
+    Browser-wide (one DevTools session on the browser target), so redirect hops,
+    out-of-process iframes, workers and pop-ups are all seen. Runs on the browser's loop;
+    the blocking network work runs on a small thread pool; records are written from the
+    loop only, one at a time.
+    """
+
+    def __init__(
+        self,
+        recorder: WarcRecorder,
+        policy: guard.AddressPolicy,
+        limits: Limits,
+        tls: ssl.SSLContext,
+        *,
+        max_requests: int,
+        max_total_bytes: int,
+    ) -> None:
+        self.recorder, self.policy, self.limits, self.tls = recorder, policy, limits, tls
+        self.max_requests, self.max_total_bytes = max_requests, max_total_bytes
+        self.stopper = Stopper()
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="custody-fetch")
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.inflight = 0
+        self.last_activity = time.monotonic()
+        self.counts: dict[str, int] = dict.fromkeys(
+            ("requests", "recorded", "blocked", "failed", "truncated", "refused", "bytes"), 0
+        )
+        self.blocked: list[dict[str, str]] = []
+        self.failed: list[dict[str, str]] = []
+        self.truncated: list[dict[str, str]] = []
+        self.tls_sessions: dict[str, dict[str, Any]] = {}
+        self.fatal: BaseException | None = None
+        self._cdp: CDPSession | None = None
+
+    async def attach(self, browser: Browser) -> None:
+        """Start pausing every request of ``browser``.
+
+        Raises:
+            playwright.async_api.Error: the DevTools session cannot be opened.
+        """
+        self._cdp = await browser.new_browser_cdp_session()
+        self._cdp.on("Fetch.requestPaused", self._spawn)
+        await self._cdp.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+
+    def _spawn(self, event: dict[str, Any]) -> None:
+        task = asyncio.ensure_future(self._handle(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def note(self, kind: str, url: str, why: str) -> None:
+        self.counts[kind] += 1
+        listed = getattr(self, kind)
+        if len(listed) < _LISTED:
+            listed.append({"url": url[:2000], "reason": why})
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> None:
+        if self._cdp is None:
+            return
+        with contextlib.suppress(PlaywrightError):  # the page or request is gone
+            await self._cdp.send(method, params)
+
+    async def _fail(self, request_id: str, reason: str = "Failed") -> None:
+        await self._answer("Fetch.failRequest", {"requestId": request_id, "errorReason": reason})
+
+    async def _handle(self, event: dict[str, Any]) -> None:
+        rid, req = event["requestId"], event["request"]
+        url = req["url"] + req.get("urlFragment", "")
+        if self.stopper.stopped:
+            return await self._fail(rid, "Aborted")
+        if not url.startswith(("http://", "https://")):
+            self.note("blocked", url, "not an http(s) URL")
+            return await self._fail(rid, "BlockedByClient")
+        self.counts["requests"] += 1
+        if self.counts["requests"] > self.max_requests:
+            self.counts["refused"] += 1
+            return await self._fail(rid)
+        if self.counts["bytes"] >= self.max_total_bytes:
+            self.counts["refused"] += 1
+            return await self._fail(rid)
+        body = b"".join(
+            base64.b64decode(e.get("bytes", "")) for e in req.get("postDataEntries", [])
+        )
+        headers = tuple((str(n), str(v)) for n, v in req.get("headers", {}).items())
+        request = OutgoingRequest(req["method"], req["url"], headers, body)
+        self.inflight += 1
+        loop = asyncio.get_running_loop()
+        try:
+            args = (request, self.policy, self.limits, self.stopper, self.tls)
+            ex = await loop.run_in_executor(self.pool, guard.perform, *args)
+        except Exception as exc:  # perform never raises: this is a bug, surfaced at the end
+            self.fatal = self.fatal or exc
+            return await self._fail(rid)
+        finally:
+            self.inflight -= 1
+            self.last_activity = time.monotonic()
+        try:
+            self.recorder.record(ex)
+        except Exception as exc:  # a failed WARC write ends the capture
+            self.fatal = self.fatal or exc
+            self.stopper.stop()
+            return await self._fail(rid)
+        await self._respond(rid, ex)
+
+    async def _respond(self, rid: str, ex: Exchange) -> None:
+        url = ex.request.url
+        if ex.blocked:
+            self.note("blocked", url, ex.blocked)
+            return await self._fail(rid, "BlockedByClient")
+        resp = ex.response
+        if resp is None:
+            self.note("failed", url, ex.error or "no response")
+            return await self._fail(rid)
+        self.counts["recorded"] += 1
+        self.counts["bytes"] += len(resp.body)
+        if ex.tls is not None:
+            origin = "/".join(url.split("/", 3)[:3])
+            self.tls_sessions.setdefault(origin, _tls_summary(ex))
+        if resp.truncated:
+            self.note("truncated", url, f"WARC-Truncated: {resp.truncated}")
+            return await self._fail(rid)
+        try:
+            headers, body = browser_view(resp, 4 * self.limits.max_resource_bytes)
+        except (ValueError, zlib.error) as exc:
+            self.note("failed", url, f"body does not decode: {exc}")
+            return await self._fail(rid)
+        phrase = resp.status_line.split(" ", 2)[2:]
+        params: dict[str, Any] = {
+            "requestId": rid,
+            "responseCode": resp.status,
+            "responseHeaders": [{"name": n, "value": v} for n, v in headers],
+            "body": base64.b64encode(body).decode("ascii"),
+        }
+        if phrase and phrase[0].isascii() and phrase[0].isprintable():
+            params["responsePhrase"] = phrase[0]
+        await self._answer("Fetch.fulfillRequest", params)
+
+    async def quiet(self, settle: float, budget: float) -> bool:
+        """Wait until no request has been in flight for ``settle`` s; False after ``budget``."""
+        end = time.monotonic() + max(budget, 0)
+        while True:
+            now = time.monotonic()
+            if not self.inflight and not self.tasks and now - self.last_activity >= settle:
+                return True
+            if now >= end:
+                return False
+            await asyncio.sleep(0.05)
+
+    async def close(self, grace: float = 5.0) -> int:
+        """Stop: cut in-flight requests short, record them, detach. Returns abandoned count."""
+        self.stopper.stop()
+        pending = set(self.tasks)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace)
+            for task in still:
+                task.cancel()
+            abandoned = len(still)
+        else:
+            abandoned = 0
+        cdp, self._cdp = self._cdp, None
+        if cdp is not None:
+            with contextlib.suppress(PlaywrightError):
+                await cdp.send("Fetch.disable")
+                await cdp.detach()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        return abandoned
+
+
+def _tls_summary(ex: Exchange) -> dict[str, Any]:
+    assert ex.tls is not None  # noqa: S101  # callers check
+    return {
+        "ip": ex.ip,
+        "version": ex.tls.version,
+        "cipher": ex.tls.cipher,
+        "chain_sha256": [hashlib.sha256(der).hexdigest() for der in ex.tls.chain],
+        "verified": True,  # unverified chains are refused (the request fails)
+    }

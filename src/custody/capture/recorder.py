@@ -1,0 +1,319 @@
+"""Exchanges → WARC: custody performs every request the browser makes, and records it.
+
+How records are obtained. During a capture Chromium's requests are paused, browser-wide,
+by the DevTools ``Fetch`` domain at the request stage (redirect hops, cross-origin iframes
+and workers included). :func:`custody.capture.guard.perform` then makes the request
+itself over its own socket (HTTP/1.1, TLS by Python's ``ssl`` with the system trust
+store), connecting only to an address the address policy allowed, and
+:class:`WarcRecorder` writes:
+
+- a ``response`` record: the status line and header lines exactly as received (each line
+  decoded as Latin-1, so bytes round-trip), the body *as received*: after transfer
+  decoding (chunks joined), before content decoding (gzip stays gzip, with its
+  ``Content-Encoding``), ``WARC-IP-Address`` (the address connected), ``WARC-Protocol``
+  (``http/1.1``, plus ``tls/1.3`` or the like), ``WARC-Truncated`` when cut short;
+- a ``request`` record holding the exact bytes custody sent;
+- a ``metadata`` record when the head as received cannot be re-serialised byte for byte
+  (odd spacing, folded or malformed lines): its raw bytes, base64, so nothing is lost;
+- a ``metadata`` record with the PEM certificate chain the server presented in *that* TLS
+  session, once per origin and chain.
+
+The browser then gets the response through ``Fetch.fulfillRequest``, content-decoded by
+custody (Chromium does not decode fulfilled bodies).
+
+Fidelity limits, all recorded in the provenance:
+- The origin server talks to Python, not to Chromium: HTTP/1.1 only (no HTTP/2 or 3), a
+  Python TLS handshake, one connection per request, and the request headers Chromium hands
+  to ``Fetch`` (user agent, accept, referer, cookies, client hints) plus ``Host`` and
+  ``Accept-Encoding: gzip, deflate`` (custody cannot decode br or zstd for the browser).
+  Headers Chromium adds later in its network stack (``Sec-Fetch-*``, ``Accept-Language``)
+  are not sent. A server that fingerprints clients may answer differently.
+- 1xx interim responses and chunked trailers are read and not recorded; a request body
+  Chromium does not hand over (very large uploads) is sent empty.
+- Responses are held in memory up to ``max_resource_bytes``; beyond it the record is cut
+  (``WARC-Truncated: length``) and the browser's request fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import socket
+import ssl
+import threading
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from custody.errors import StorageError
+from custody.warc import (
+    Severity,
+    WarcHeaderError,
+    WarcWriter,
+    WrittenRecord,
+    verify_warc,
+    warc_fields,
+)
+from custody.warc import _http_head as http_head  # the exact bytes the writer records
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Per-request bounds."""
+
+    max_resource_bytes: int = 32 << 20
+    connect_timeout: float = 15.0
+    read_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRequest:
+    """A request as the browser asked for it."""
+
+    method: str
+    url: str
+    headers: Headers
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsSession:
+    """The TLS session a response came over."""
+
+    version: str
+    cipher: str
+    chain: tuple[bytes, ...]  # DER, leaf first, as the server presented it
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response as received."""
+
+    status_line: str
+    status: int
+    headers: Headers
+    raw_head: bytes
+    body: bytes
+    truncated: str | None = None  # a WARC-Truncated reason
+
+    def header(self, name: str) -> list[str]:
+        return [v for n, v in self.headers if n.lower() == name]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request custody performed for the browser, and what came of it."""
+
+    request: OutgoingRequest
+    started: datetime
+    request_line: str
+    sent_headers: Headers
+    ip: str | None = None
+    tls: TlsSession | None = None
+    response: Response | None = None
+    error: str | None = None
+    blocked: str | None = None
+    sent: bool = False  # the request bytes went out (so a request record is written)
+
+
+class Stopper:
+    """Ends every in-flight request at once (capture deadline): sockets are shut down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[ssl.SSLSocket | socket.socket] = set()
+        self.stopped = False
+
+    def track(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.stopped:
+                sock.close()
+                raise OSError("capture stopped")
+            self._sockets.add(sock)
+
+    def forget(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def _decode(data: bytes, coding: str, cap: int) -> bytes:
+    out = bytearray()
+    while data:
+        wbits = 47 if coding in ("gzip", "x-gzip") else 15
+        d = zlib.decompressobj(wbits)
+        try:
+            out += d.decompress(data, cap + 1 - len(out))
+        except zlib.error:
+            if coding != "deflate" or wbits < 0:
+                raise
+            d = zlib.decompressobj(-15)  # "deflate" servers often send raw deflate
+            out += d.decompress(data, cap + 1 - len(out))
+        if len(out) > cap or d.unconsumed_tail:
+            raise ValueError(f"decoded body larger than {cap} bytes")
+        data = d.unused_data if coding != "deflate" else b""
+    return bytes(out)
+
+
+def browser_view(response: Response, cap: int) -> tuple[Headers, bytes]:
+    """Headers and body to hand to the browser: content codings custody can undo, undone.
+
+    Raises:
+        ValueError: the body does not decode, or decodes to more than ``cap`` bytes.
+        zlib.error: the compressed data is corrupt.
+    """
+    codings = [
+        c.strip().lower()
+        for v in response.header("content-encoding")
+        for c in v.split(",")
+        if c.strip() and c.strip().lower() != "identity"
+    ]
+    drop = {"transfer-encoding", "content-length"}
+    body = response.body
+    if codings and all(c in ("gzip", "x-gzip", "deflate") for c in codings):
+        for coding in reversed(codings):
+            body = _decode(body, coding, cap)
+        drop.add("content-encoding")
+    return tuple((n, v) for n, v in response.headers if n.lower() not in drop), body
+
+
+def _pem(chain: Sequence[bytes]) -> bytes:
+    return b"".join(ssl.DER_cert_to_PEM_cert(der).encode("ascii") for der in chain)
+
+
+class WarcRecorder:
+    """Writes a capture's exchanges to one WARC (gzip per record)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.writer = WarcWriter(out)
+        self.records: list[WrittenRecord] = []
+        self._chains: set[tuple[str, bytes]] = set()
+
+    def _keep(self, record: WrittenRecord) -> WrittenRecord:
+        self.records.append(record)
+        return record
+
+    def write_warcinfo(self, fields: Sequence[tuple[str, str]]) -> WrittenRecord:
+        """The ``warcinfo`` record that opens the file.
+
+        Raises:
+            WarcHeaderError: a value cannot be written.
+            StorageError: writing fails.
+        """
+        return self._keep(self.writer.write_warcinfo(fields))
+
+    def record(self, ex: Exchange) -> WrittenRecord | None:
+        """Write the records of one exchange (nothing if no request was sent).
+
+        Returns the response record, if there was a response.
+
+        Raises:
+            StorageError: writing fails.
+        """
+        if not ex.sent:
+            return None
+        url, resp, rec = ex.request.url, ex.response, None
+        if resp is not None:
+            rec = self._response(ex, resp)
+        concurrent = [rec.record_id] if rec is not None else []
+        self._keep(
+            self.writer.write_request(
+                url,
+                request_line=ex.request_line,
+                headers=ex.sent_headers,
+                body=ex.request.body,
+                concurrent_to=concurrent,
+                date=ex.started,
+            )
+        )
+        if ex.tls is not None and ex.tls.chain and rec is not None:
+            origin = url.split("/", 3)
+            key = ("/".join(origin[:3]) + "/", b"".join(ex.tls.chain))
+            if key not in self._chains:
+                self._chains.add(key)
+                self._keep(
+                    self.writer.write_metadata(
+                        key[0],
+                        _pem(ex.tls.chain),
+                        content_type="application/pem-certificate-chain",
+                        refers_to=rec.record_id,
+                        date=ex.started,
+                        warc_headers=[("WARC-IP-Address", ex.ip)] if ex.ip else [],
+                    )
+                )
+        return rec
+
+    def _response(self, ex: Exchange, resp: Response) -> WrittenRecord:
+        version = resp.status_line.split(" ", 1)[0].lower()  # as the server said it
+        extra = [("WARC-Protocol", version)] if re.fullmatch(r"http/\d\.\d", version) else []
+        if ex.tls is not None:
+            extra.append(("WARC-Protocol", ex.tls.version.lower().replace("tlsv", "tls/")))
+        if resp.truncated:
+            extra.append(("WARC-Truncated", resp.truncated))
+        status_line, headers = resp.status_line, resp.headers
+        try:
+            exact = http_head(status_line, headers) == resp.raw_head
+        except WarcHeaderError:
+            exact = False
+            status_line = f"HTTP/1.1 {resp.status}"
+            headers = tuple(h for h in headers if _writable(h))
+        rec = self._keep(
+            self.writer.write_response(
+                ex.request.url,
+                status_line=status_line,
+                headers=headers,
+                body=resp.body,
+                ip_address=ex.ip,
+                date=ex.started,
+                warc_headers=extra,
+            )
+        )
+        if not exact:
+            note = "the HTTP head as received; the response record re-serialises it"
+            block = warc_fields(
+                [("note", note), ("http-head-base64", base64.b64encode(resp.raw_head).decode())]
+            )
+            self._keep(
+                self.writer.write_metadata(
+                    ex.request.url, block, refers_to=rec.record_id, date=ex.started
+                )
+            )
+        return rec
+
+
+def _writable(header: tuple[str, str]) -> bool:
+    try:
+        http_head("HTTP/1.1 200", [header])
+    except WarcHeaderError:
+        return False
+    return True
+
+
+def check_capture_warc(path: Path) -> list[str]:
+    """What strict reading (``own=True``) finds wrong with a capture's WARC; [] if nothing.
+
+    Raises:
+        StorageError: the file cannot be read.
+    """
+    try:
+        with path.open("rb") as fh:
+            report = verify_warc(fh, own=True)
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return [
+        f"{f.kind} at byte {f.offset}: {f.message}"
+        for f in report.findings
+        if f.severity is Severity.ERROR
+    ]

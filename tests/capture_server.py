@@ -1,0 +1,218 @@
+"""A real local web site for capture tests: HTTP (and HTTPS with a test CA) on 127.0.0.1.
+
+The server remembers the exact body bytes it sent for each path (``sent``), so tests can
+check that the WARC holds them byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import ipaddress
+import ssl
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+MARKER = "CUSTODY-TEST-MARKER-7f3a"
+GZ_SCRIPT = b"document.getElementById('gz').textContent = 'GZIP-DECODED-OK';\n" * 40
+CHUNKS = [b"first chunk;", b"second chunk;", b"third chunk"]
+SPACER = 6000  # px between the top of the page and the lazy image
+
+
+def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A small valid PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    raw = zlib.compress(row * height)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+PAGE = f"""<!doctype html>
+<html><head><title>Test page</title>
+<link rel="stylesheet" href="/style.css">
+<script src="/app.js"></script>
+</head><body>
+<h1>{MARKER}</h1>
+<p id="gz">gzip script not run</p>
+<p id="xhr">fetch not run</p>
+<img src="/img.png" width="20" height="20">
+<img src="/old-image" width="20" height="20">
+<div style="height:{SPACER}px">spacer</div>
+<img loading="lazy" src="/lazy.png" width="20" height="20">
+<script src="/gz.js"></script>
+</body></html>
+""".encode()
+
+APP_JS = b"""window.addEventListener('DOMContentLoaded', () => {
+  fetch('/data.json').then(r => r.json()).then(d => {
+    document.getElementById('xhr').textContent = d.message;
+  });
+  fetch('/chunked.txt');
+});
+"""
+
+HANG_PAGE = f"<html><body><h1>{MARKER}</h1><img src='/never'></body></html>".encode()
+
+
+@dataclass
+class Site:
+    """The running site: its base URLs and what it sent."""
+
+    base: str
+    https_base: str | None = None
+    ca_file: Path | None = None
+    sent: dict[str, bytes] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            del format, args
+
+        def _send(self, status: int, ctype: str, body: bytes, **extra: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            for name, value in extra.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            site.sent[self.path] = body
+
+        def do_GET(self) -> None:
+            path = self.path
+            if path == "/start":
+                self._send(302, "text/plain", b"", Location="/")
+            elif path == "/":
+                self._send(200, "text/html; charset=utf-8", PAGE)
+            elif path == "/style.css":
+                self._send(200, "text/css", b"body { background: url('/bg.png'); }")
+            elif path == "/app.js":
+                self._send(200, "application/javascript", APP_JS)
+            elif path == "/gz.js":
+                body = gzip.compress(GZ_SCRIPT, mtime=0)
+                self._send(200, "application/javascript", body, Content_Encoding="gzip")
+            elif path in ("/img.png", "/moved.png", "/lazy.png", "/bg.png"):
+                self._send(200, "image/png", png())
+            elif path == "/old-image":
+                self._send(302, "text/plain", b"", Location="/moved.png")
+            elif path == "/data.json":
+                self._send(200, "application/json", b'{"message": "FETCHED-BY-SCRIPT"}')
+            elif path == "/chunked.txt":
+                self._chunked()
+            elif path == "/hang":
+                self._send(200, "text/html", HANG_PAGE)
+            elif path == "/never":
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"\x89PNG")
+                self.wfile.flush()
+                site.stopping.wait(60)
+            elif path == "/blocked-image":
+                port = self.headers["Host"].rsplit(":", 1)[1]
+                html = f"<h1>{MARKER}</h1><img src='http://127.0.0.2:{port}/img.png'>"
+                self._send(200, "text/html", html.encode())
+            else:
+                self._send(404, "text/plain", b"not found")
+
+        def _chunked(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in CHUNKS:
+                self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            site.sent[self.path] = b"".join(CHUNKS)
+
+    return Handler
+
+
+def _test_pki(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a certificate for localhost/127.0.0.1 signed by it (ca, cert, key files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "custody test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(san, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca_file.write_bytes(ca.public_bytes(pem))
+    cert_file.write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    key_file.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca_file, cert_file, key_file
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[Site]:
+    """Run the site over HTTP and HTTPS on 127.0.0.1 until the block ends."""
+    site = Site(base="")
+    plain = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    secure = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    ca_file, cert_file, key_file = _test_pki(folder)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert_file, key_file)
+    secure.socket = ctx.wrap_socket(secure.socket, server_side=True)
+    site.base = f"http://127.0.0.1:{plain.server_address[1]}"
+    site.https_base = f"https://localhost:{secure.server_address[1]}"
+    site.ca_file = ca_file
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (plain, secure)]
+    for server in (plain, secure):
+        server.daemon_threads = True
+    for t in threads:
+        t.start()
+    try:
+        yield site
+    finally:
+        site.stopping.set()
+        for server in (plain, secure):
+            server.shutdown()
+            server.server_close()
+        for t in threads:
+            t.join(5)

@@ -1,0 +1,438 @@
+"""Web capture: real Chromium against a real local site (HTTP and HTTPS)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import ipaddress
+import json
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+from warcio.archiveiterator import ArchiveIterator
+
+from custody import keys, log, signing
+from custody import verify as case_verify
+from custody.capture import guard
+from custody.capture.browser import (
+    BrowserNotFoundError,
+    BrowserSession,
+    find_chromium,
+    launch_args,
+)
+from custody.capture.recorder import (
+    Limits,
+    OutgoingRequest,
+    Response,
+    Stopper,
+    browser_view,
+    check_capture_warc,
+)
+from custody.capture.web import CaptureOptions, CaptureResult, capture_page
+from custody.case import Case, open_case
+from custody.cli import capture_cmds
+from custody.errors import ExitCode, NetworkError, UsageError
+from custody.report import Report
+from custody.warc import verify_warc
+
+from .capture_server import CHUNKS, GZ_SCRIPT, MARKER, Site, serve
+from .conftest import ROOT, Runner, make_case
+
+PAGE_PATHS = [
+    *("/start", "/", "/style.css", "/app.js", "/gz.js", "/img.png", "/old-image"),
+    *("/moved.png", "/data.json", "/chunked.txt", "/bg.png", "/lazy.png"),
+]
+
+
+# --- fixtures ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve(tmp_path_factory.mktemp("pki")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserSession]:
+    """One Chromium for the whole test session."""
+    try:
+        chromium = find_chromium()
+    except BrowserNotFoundError as exc:
+        pytest.skip(f"no Chromium to capture with: {exc.message} ({exc.hint})")
+    with BrowserSession(chromium) as session:
+        yield session
+
+
+def _signer(home: Path) -> signing.Signer:
+    identity = keys.read_identity(home)
+    assert identity is not None
+    return keys.load_key(home, identity.key_id, "correct horse battery staple")
+
+
+def _capture(
+    tmp_path: Path, cli: Runner, browser: BrowserSession, url: str, **options: Any
+) -> tuple[Case, CaptureResult]:
+    case = open_case(make_case(tmp_path, cli, files=0))
+    home = keys.custody_home()
+    policy = options.pop("policy", None)
+    opts = CaptureOptions(**({"allow_private": True, "timeout": 20.0} | options))
+    result = capture_page(
+        case, url, opts, signer=_signer(home), home=home, browser=browser, policy=policy
+    )
+    return case, result
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with path.open("rb") as fh:
+        for rec in ArchiveIterator(fh):
+            h = rec.rec_headers
+            out.append(
+                {
+                    "type": rec.rec_type,
+                    "uri": h.get_header("WARC-Target-URI"),
+                    "ip": h.get_header("WARC-IP-Address"),
+                    "truncated": h.get_header("WARC-Truncated"),
+                    "protocols": [v for n, v in h.headers if n == "WARC-Protocol"],
+                    "http": rec.http_headers,
+                    "body": rec.raw_stream.read(),
+                }
+            )
+    return out
+
+
+def _verify_case(case: Case, monkeypatch: pytest.MonkeyPatch) -> Report:
+    """custody verify of the case."""
+    return case_verify.verify_case(case)
+
+
+# --- browser captures -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_capture_local_page(
+    tmp_path: Path,
+    home: Path,
+    cli: Runner,
+    browser: BrowserSession,
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case, result = _capture(tmp_path, cli, browser, site.base + "/start", note="from A.")
+    assert result.reasons == () and result.exit_code == ExitCode.OK
+    assert result.final_url == site.base + "/"
+    warc = result.artifacts["warc"].path
+    with warc.open("rb") as fh:
+        assert verify_warc(fh, own=True).findings == ()
+    check = subprocess.run(
+        [str(Path(sys.executable).parent / "warcio"), "check", str(warc)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    records = _records(warc)
+    assert records[0]["type"] == "warcinfo"
+    for path in PAGE_PATHS:
+        kinds = {r["type"] for r in records if r["uri"] == site.base + path}
+        assert {"request", "response"} <= kinds, path
+    responses = {r["uri"][len(site.base) :]: r for r in records if r["type"] == "response"}
+    assert all(
+        r["ip"] == "127.0.0.1" and r["protocols"] == ["http/1.1"] for r in responses.values()
+    )
+    gz = responses["/gz.js"]  # stored still compressed, byte for byte, with its header
+    assert gz["http"].get_header("Content-Encoding") == "gzip"
+    assert gz["body"] == site.sent["/gz.js"] and gzip.decompress(gz["body"]) == GZ_SCRIPT
+    assert responses["/chunked.txt"]["body"] == b"".join(CHUNKS)  # transfer coding undone
+    assert responses["/start"]["http"].get_statuscode() == "302"
+    assert responses["/"]["body"] == site.sent["/"]
+    shot, pdf = result.artifacts["screenshot"].path, result.artifacts["pdf"].path
+    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    dom = result.artifacts["dom"].path.read_text("utf-8")
+    assert MARKER in dom and "GZIP-DECODED-OK" in dom and "FETCHED-BY-SCRIPT" in dom
+    assert MARKER in result.artifacts["text"].path.read_text("utf-8")
+    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    assert prov["status"] == "COMPLETE" and prov["reasons"] == []
+    assert prov["redirects"] == [{"url": site.base + "/start", "status": 302}]
+    assert prov["scroll_steps"] >= 2 and prov["browser"]["version"] == browser.version
+    assert prov["user_agent"].startswith("Mozilla/5.0") and prov["blocked"] == []
+    assert prov["artifacts"]["warc"]["sha256"] == result.artifacts["warc"].sha256
+    entries = case.entries.read_bytes()
+    last = log.decode_entry(entries.splitlines()[-1])
+    assert last.type == "capture" and last.seq == result.seq
+    assert set(last.subject) == {"artifact", "details", "artifacts", "status"}
+    assert set(last.subject["artifacts"]) == {"screenshot", "pdf", "dom", "text", "provenance"}
+    assert b"127.0.0.1" not in entries and b"from A." not in entries  # commitments only
+    report = _verify_case(case, monkeypatch)
+    assert report.ok, [f.to_dict() for f in report.findings]
+    kinds = {a["kind"] for a in report.artifacts if a["kind"].startswith("capture-")}
+    parts = ("warc", "screenshot", "pdf", "dom", "text", "provenance", "details")
+    assert kinds == {f"capture-{k}" for k in parts}
+    assert check_capture_warc(warc) == []
+    warc.chmod(0o644)  # one flipped byte inside the gzip member of the page's response
+    data = bytearray(warc.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    warc.write_bytes(bytes(data))
+    report = _verify_case(case, monkeypatch)
+    assert not report.ok and {f.code for f in report.findings} == {"artifact-altered"}
+    assert check_capture_warc(warc) != []
+
+
+@pytest.mark.slow
+def test_capture_https_keeps_the_session_certificate_chain(
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
+) -> None:
+    assert site.https_base is not None
+    url = site.https_base + "/"
+    _, result = _capture(tmp_path, cli, browser, url, extra_ca_file=site.ca_file)
+    assert result.exit_code == ExitCode.OK, result.reasons
+    records = _records(result.artifacts["warc"].path)
+    page = next(r for r in records if r["type"] == "response" and r["uri"] == url)
+    assert page["protocols"][0] == "http/1.1" and page["protocols"][1].startswith("tls/1.")
+    chains = [r for r in records if r["type"] == "metadata" and r["uri"] == url]
+    assert len(chains) == 1
+    pems = chains[0]["body"].decode().split("-----END CERTIFICATE-----")[:-1]
+    assert len(pems) == 2  # the leaf and the CA, as the server sent them
+    leaf = ssl.PEM_cert_to_DER_cert(pems[0] + "-----END CERTIFICATE-----\n")
+    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    tls = prov["tls"][site.https_base]
+    assert tls["chain_sha256"][0] == hashlib.sha256(leaf).hexdigest()
+
+
+@pytest.mark.slow
+def test_capture_without_the_ca_fails_the_tls_requests(
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
+) -> None:
+    assert site.https_base is not None
+    with pytest.raises(NetworkError, match="TLS certificate refused"):
+        _capture(tmp_path, cli, browser, site.https_base + "/")
+
+
+@pytest.mark.slow
+def test_blocked_subresource_makes_a_partial_capture(
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
+) -> None:
+    class NotTwo(guard.AddressPolicy):
+        def problem(self, ip: guard.IPAddress) -> str | None:
+            return "test-refused" if ip == ipaddress.ip_address("127.0.0.2") else None
+
+    url = site.base + "/blocked-image"
+    _, result = _capture(tmp_path, cli, browser, url, policy=NotTwo(allow_private=True))
+    assert result.exit_code == ExitCode.PARTIAL
+    assert any("blocked" in r for r in result.reasons)
+    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    port = site.base.rsplit(":", 1)[1]
+    assert prov["blocked"][0]["url"] == f"http://127.0.0.2:{port}/img.png"
+    assert "test-refused" in prov["blocked"][0]["reason"]
+    uris = {r["uri"] for r in _records(result.artifacts["warc"].path)}
+    assert url in uris and f"http://127.0.0.2:{port}/img.png" not in uris
+
+
+@pytest.mark.slow
+def test_page_that_never_finishes_is_partial_and_kept(
+    tmp_path: Path,
+    home: Path,
+    cli: Runner,
+    browser: BrowserSession,
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case, result = _capture(tmp_path, cli, browser, site.base + "/hang", timeout=2.0)
+    assert result.exit_code == ExitCode.PARTIAL
+    assert any("did not finish loading within 2 s" in r for r in result.reasons)
+    records = _records(result.artifacts["warc"].path)
+    hung = next(r for r in records if r["type"] == "response" and r["uri"].endswith("/never"))
+    assert hung["truncated"] == "time" and hung["body"] == b"\x89PNG"
+    assert result.artifacts["screenshot"].path.read_bytes().startswith(b"\x89PNG")
+    last = log.decode_entry(case.entries.read_bytes().splitlines()[-1])
+    assert last.type == "capture" and last.subject["status"] == "PARTIAL"
+    assert _verify_case(case, monkeypatch).ok
+
+
+@pytest.mark.slow
+def test_cli_capture_json(
+    tmp_path: Path,
+    home: Path,
+    cli: Runner,
+    browser: BrowserSession,
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custody.capture import web
+
+    class Borrowed:  # the CLI closes its browser; this one is shared
+        def __getattr__(self, name: str) -> Any:
+            return getattr(browser, name)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(web, "BrowserSession", Borrowed)
+    case = make_case(tmp_path, cli, files=0)
+    app = typer.Typer()
+    capture_cmds.register(app)
+    app.command("noop")(lambda: None)  # keep typer from collapsing to a single command
+    args = ["capture", site.base + "/", "--allow-private", "--case", str(case), "--json"]
+    got = CliRunner().invoke(app, args)
+    assert got.exit_code == 0, got.output
+    doc = json.loads(got.stdout)
+    assert doc["status"] == "COMPLETE" and doc["final_url"] == site.base + "/"
+    for artifact in doc["artifacts"].values():
+        stored = case / artifact["path"]
+        assert stored.is_file() and stored.name == artifact["sha256"]
+
+
+# --- refusals (no browser needed) --------------------------------------------------------
+
+
+def test_private_address_refused_before_anything_is_written(
+    tmp_path: Path, home: Path, cli: Runner, site: Site
+) -> None:
+    case = make_case(tmp_path, cli, files=0)
+    before = sorted(p.relative_to(case) for p in case.rglob("*"))
+    app = typer.Typer()
+    capture_cmds.register(app)
+    app.command("noop")(lambda: None)  # keep typer from collapsing to a single command
+    got = CliRunner().invoke(app, ["capture", site.base + "/", "--case", str(case)])
+    assert isinstance(got.exception, guard.BlockedAddressError)
+    assert got.exception.exit_code == ExitCode.INVALID_INPUT
+    assert "loopback" in got.exception.message and "--allow-private" in (got.exception.hint or "")
+    assert sorted(p.relative_to(case) for p in case.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.org/", "javascript:alert(1)", "http://"]
+)
+def test_only_http_urls(tmp_path: Path, home: Path, cli: Runner, url: str) -> None:
+    case = open_case(make_case(tmp_path, cli, files=0))
+    with pytest.raises(UsageError):
+        capture_page(case, url, CaptureOptions(), signer=_signer(home), home=home)
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("169.254.169.254", "link-local"),
+        ("100.64.0.1", "carrier-grade NAT"),
+        ("192.0.0.8", "IETF"),
+        ("::1", "loopback"),
+        ("fc00::1", "private"),
+        ("::ffff:127.0.0.1", "IPv4-mapped form of a loopback"),
+        ("64:ff9b::7f00:1", "NAT64 form of a loopback"),
+        ("2002:7f00:1::", "6to4 form of a loopback"),
+        ("224.0.0.1", "multicast"),
+        ("0.0.0.0", "private"),  # noqa: S104  # an address under test, not a bind
+    ],
+)
+def test_address_policy_refuses(address: str, why: str) -> None:
+    problem = guard.address_problem(ipaddress.ip_address(address))
+    assert problem is not None and why in problem
+    assert guard.AddressPolicy(allow_private=True).problem(ipaddress.ip_address(address)) is None
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "64:ff9b::808:808"])
+def test_address_policy_allows_public(address: str) -> None:
+    assert guard.address_problem(ipaddress.ip_address(address)) is None
+
+
+def test_odd_spellings_resolve_to_what_is_checked() -> None:
+    policy = guard.AddressPolicy()
+    for host in ("2130706433", "0x7f.1", "127.1", "localhost"):
+        with pytest.raises(guard.BlockedAddressError):
+            guard.check_target(host, 80, policy)
+
+
+# --- the recorder's own HTTP client ------------------------------------------------------
+
+
+def _perform(url: str, policy: guard.AddressPolicy | None = None, **limits: Any) -> Any:
+    request = OutgoingRequest("GET", url, (("User-Agent", "test"),))
+    return guard.perform(
+        request,
+        policy or guard.AddressPolicy(allow_private=True),
+        Limits(**limits),
+        Stopper(),
+        ssl.create_default_context(),
+    )
+
+
+def test_perform_keeps_bodies_as_received(site: Site) -> None:
+    ex = _perform(site.base + "/gz.js")
+    assert ex.sent and ex.ip == "127.0.0.1" and ex.response is not None
+    assert ex.response.body == site.sent["/gz.js"]
+    assert ("Accept-Encoding", "gzip, deflate") in ex.sent_headers
+    headers, body = browser_view(ex.response, 1 << 20)
+    assert body == GZ_SCRIPT and not any(n.lower() == "content-encoding" for n, _ in headers)
+    chunked = _perform(site.base + "/chunked.txt").response
+    assert chunked.body == b"".join(CHUNKS) and chunked.truncated is None
+
+
+def test_perform_blocks_refused_addresses_without_connecting(site: Site) -> None:
+    ex = _perform(site.base + "/", guard.AddressPolicy())
+    assert ex.blocked is not None and "loopback" in ex.blocked
+    assert not ex.sent and ex.response is None and ex.ip is None
+
+
+def test_perform_cuts_bodies_at_the_limit(site: Site) -> None:
+    ex = _perform(site.base + "/", max_resource_bytes=100)
+    assert ex.response.truncated == "length" and len(ex.response.body) == 100
+
+
+def test_browser_view_refuses_a_decompression_bomb() -> None:
+    bomb = gzip.compress(b"\0" * (10 << 20))
+    response = Response("HTTP/1.1 200 OK", 200, (("Content-Encoding", "gzip"),), b"", bomb)
+    with pytest.raises(ValueError, match="larger than"):
+        browser_view(response, 1 << 20)
+
+
+# --- finding Chromium ---------------------------------------------------------------------
+
+
+def test_custody_chromium_must_be_executable(tmp_path: Path) -> None:
+    with pytest.raises(BrowserNotFoundError, match="CUSTODY_CHROMIUM"):
+        find_chromium({"CUSTODY_CHROMIUM": str(tmp_path / "nothing"), "PATH": ""})
+
+
+def test_no_chromium_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BrowserNotFoundError) as caught:
+        find_chromium({"PATH": str(tmp_path), "HOME": str(tmp_path)})
+    assert caught.value.exit_code == ExitCode.USAGE and "CUSTODY_CHROMIUM" in (
+        caught.value.hint or ""
+    )
+
+
+def test_chromium_choice_order(tmp_path: Path) -> None:
+    for name in ("google-chrome", "chromium"):
+        exe = tmp_path / "bin" / name
+        exe.parent.mkdir(exist_ok=True)
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    managed = tmp_path / "pw" / "chromium-1200" / "chrome-linux64" / "chrome"
+    managed.parent.mkdir(parents=True)
+    managed.write_text("#!/bin/sh\n")
+    managed.chmod(0o755)
+    env = {"PATH": str(tmp_path / "bin"), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "pw")}
+    assert find_chromium(env).path.name == "chromium"
+    assert find_chromium({**env, "PATH": ""}).source == "playwright"
+    explicit = find_chromium({**env, "CUSTODY_CHROMIUM": str(managed)})
+    assert explicit.source == "CUSTODY_CHROMIUM" and explicit.path == managed
+
+
+def test_launch_flags() -> None:
+    args = launch_args(9, root=True)
+    for flag in ("--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-sync"):
+        assert flag in args
+    assert "--proxy-server=http://127.0.0.1:9" in args
+    assert "--no-sandbox" not in launch_args(9, root=False)
+    assert ROOT.is_dir()
