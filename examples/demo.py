@@ -7,11 +7,14 @@ Run it with ``scripts/demo`` (which sets up .venv first). Everything goes into
 from __future__ import annotations
 
 import base64
+import functools
+import http.server
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +32,19 @@ def step(title: str, *args: str, capture: bool = False) -> str:
     if proc.returncode != 0:
         sys.exit(f"demo: step failed with exit code {proc.returncode}: {title}")
     return proc.stdout if capture else ""
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _serve(folder: Path) -> http.server.ThreadingHTTPServer:
+    """Serve ``folder`` on a free loopback port in a background thread."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def main() -> None:
@@ -69,6 +85,19 @@ def main() -> None:
         "--source",
         "e-mail",
     )
+    server = _serve(EXAMPLES / "web")
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    step(
+        "Capture a web page served locally (real Chromium; --allow-private for 127.0.0.1)",
+        "capture",
+        url,
+        "--case",
+        case,
+        "--allow-private",
+        "--note",
+        "post reported by A.",
+    )
+    server.shutdown()
     step("Show the custody log", "log", "--case", case)
     step(
         "Verify the whole case (every artifact re-hashed, every signature checked)",
