@@ -56,7 +56,19 @@ def _describe(case: Case, entry: log.Entry) -> tuple[str, list[dict[str, Any]]]:
         record = next((a for a in arts if a.get("kind") == "file-details"), None)
         if record is not None:
             what = _file_summary(case, record["sha256"]) or what
+        page = next((a for a in arts if a.get("kind") == "capture-details"), None)
+        if page is not None:
+            what = f"{s.get('status', '?')} {_page_summary(case, page['sha256']) or what}"
     return what, arts
+
+
+def _page_summary(case: Case, details_sha256: str) -> str | None:
+    """The captured URL from a capture's details record, if readable."""
+    try:
+        doc = strictjson.loads_strict(case.object_path(details_sha256).read_bytes())
+        return str(doc["url"])
+    except (CustodyError, OSError, KeyError, TypeError):
+        return None
 
 
 def _file_summary(case: Case, details_sha256: str) -> str | None:
