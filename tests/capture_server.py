@@ -1,7 +1,11 @@
 """A real local web site for capture tests: HTTP (and HTTPS with a test CA) on 127.0.0.1.
 
-The server remembers the exact body bytes it sent for each path (``sent``), so tests can
-check that the WARC holds them byte for byte.
+The server remembers the exact body bytes it sent for each path (``sent``) and the
+request headers it received (``received``), so tests can check that the WARC holds the
+bodies byte for byte and what the server really got.
+
+It also provides the session fixtures ``site`` and ``browser``: test modules import them,
+and every module's copy shares one site and one Chromium per test process.
 """
 
 from __future__ import annotations
@@ -13,11 +17,16 @@ import ssl
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from custody.capture.browser import BrowserNotFoundError, BrowserSession, find_chromium
 
 MARKER = "CUSTODY-TEST-MARKER-7f3a"
 GZ_SCRIPT = b"document.getElementById('gz').textContent = 'GZIP-DECODED-OK';\n" * 40
@@ -64,6 +73,16 @@ APP_JS = b"""window.addEventListener('DOMContentLoaded', () => {
 
 HANG_PAGE = f"<html><body><h1>{MARKER}</h1><img src='/never'></body></html>".encode()
 
+# A logged-in view: the session cookie shows the account; a script sends the token it
+# finds in localStorage as a bearer token.
+SESSION_COOKIE = "SESSION-VALUE-0b5e9d"
+TOKEN = "TOKEN-VALUE-77c1aa"  # noqa: S105  # a test value the capture must not record
+ACCOUNT_PAGE = b"""<html><body><h1>Signed in as Ana</h1><p id="api">api not called</p>
+<script>
+fetch('/api/me', {headers: {Authorization: 'Bearer ' + localStorage.getItem('token')}})
+  .then(r => r.text()).then(t => { document.getElementById('api').textContent = t; });
+</script></body></html>"""
+
 
 @dataclass
 class Site:
@@ -73,6 +92,7 @@ class Site:
     https_base: str | None = None
     ca_file: Path | None = None
     sent: dict[str, bytes] = field(default_factory=dict)
+    received: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -95,7 +115,18 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = self.path
-            if path == "/start":
+            site.received.setdefault(path, []).append(dict(self.headers.items()))
+            if path == "/account":
+                signed_in = f"session={SESSION_COOKIE}" in self.headers.get("Cookie", "")
+                page = ACCOUNT_PAGE if signed_in else b"<h1>Please sign in</h1>"
+                self._send(200, "text/html", page)
+            elif path == "/api/me":
+                ok = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+                self._send(200 if ok else 401, "text/plain", b"API-TOKEN-ACCEPTED" if ok else b"no")
+            elif path == "/slow":  # a page that takes a while to answer
+                site.stopping.wait(2)
+                self._send(200, "text/html", f"<h1>{MARKER}</h1>".encode())
+            elif path == "/start":
                 self._send(302, "text/plain", b"", Location="/")
             elif path == "/":
                 self._send(200, "text/html; charset=utf-8", PAGE)
@@ -216,3 +247,47 @@ def serve(folder: Path) -> Iterator[Site]:
             server.server_close()
         for t in threads:
             t.join(5)
+
+
+# --- session fixtures shared by the capture test modules -----------------------------------
+
+T = TypeVar("T")
+_shared: dict[str, list[Any]] = {}  # name -> [value, users, context manager]
+_shared_lock = threading.Lock()
+
+
+@contextmanager
+def _shared_use(name: str, make: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    """One ``make()`` per process however many fixtures use it; exited by the last user."""
+    with _shared_lock:
+        if name not in _shared:
+            cm = make()
+            _shared[name] = [cm.__enter__(), 0, cm]
+        _shared[name][1] += 1
+        value: T = _shared[name][0]
+    try:
+        yield value
+    finally:
+        with _shared_lock:
+            _shared[name][1] -= 1
+            done = _shared.pop(name) if _shared[name][1] == 0 else None
+        if done is not None:
+            done[2].__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The local test site (HTTP and HTTPS), one per test process."""
+    with _shared_use("site", lambda: serve(tmp_path_factory.mktemp("pki"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserSession]:
+    """One Chromium per test process."""
+    try:
+        chromium = find_chromium()
+    except BrowserNotFoundError as exc:
+        pytest.skip(f"no Chromium to capture with: {exc.message} ({exc.hint})")
+    with _shared_use("browser", lambda: BrowserSession(chromium)) as session:
+        yield session

@@ -9,7 +9,6 @@ import json
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from custody import keys, log, signing
 from custody import verify as case_verify
-from custody.capture import guard
-from custody.capture.browser import (
-    BrowserNotFoundError,
-    BrowserSession,
-    find_chromium,
-    launch_args,
-)
+from custody.capture import batch, guard
+from custody.capture.browser import BrowserSession
 from custody.capture.recorder import (
     Limits,
     OutgoingRequest,
@@ -42,8 +36,13 @@ from custody.errors import ExitCode, NetworkError, UsageError
 from custody.report import Report
 from custody.warc import verify_warc
 
-from .capture_server import CHUNKS, GZ_SCRIPT, MARKER, Site, serve
-from .conftest import ROOT, Runner, make_case
+from . import capture_server
+from .capture_server import CHUNKS, GZ_SCRIPT, MARKER, Site
+from .conftest import Runner, make_case
+
+# The local site and the Chromium, one each per test process (see capture_server).
+site = capture_server.site
+browser = capture_server.browser
 
 PAGE_PATHS = [
     *("/start", "/", "/style.css", "/app.js", "/gz.js", "/img.png", "/old-image"),
@@ -51,24 +50,7 @@ PAGE_PATHS = [
 ]
 
 
-# --- fixtures ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with serve(tmp_path_factory.mktemp("pki")) as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[BrowserSession]:
-    """One Chromium for the whole test session."""
-    try:
-        chromium = find_chromium()
-    except BrowserNotFoundError as exc:
-        pytest.skip(f"no Chromium to capture with: {exc.message} ({exc.hint})")
-    with BrowserSession(chromium) as session:
-        yield session
+# --- helpers (the site and browser fixtures come from capture_server) ---------------------
 
 
 def _signer(home: Path) -> signing.Signer:
@@ -88,6 +70,19 @@ def _capture(
         case, url, opts, signer=_signer(home), home=home, browser=browser, policy=policy
     )
     return case, result
+
+
+class Borrowed:
+    """The shared browser, lent to code that closes the browsers it launches."""
+
+    def __init__(self, session: BrowserSession) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def close(self) -> None:
+        pass
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
@@ -267,16 +262,7 @@ def test_cli_capture_json(
     site: Site,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from custody.capture import web
-
-    class Borrowed:  # the CLI closes its browser; this one is shared
-        def __getattr__(self, name: str) -> Any:
-            return getattr(browser, name)
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(web, "BrowserSession", Borrowed)
+    monkeypatch.setattr(batch, "BrowserSession", lambda: Borrowed(browser))
     case = make_case(tmp_path, cli, files=0)
     app = typer.Typer()
     capture_cmds.register(app)
@@ -285,8 +271,11 @@ def test_cli_capture_json(
     got = CliRunner().invoke(app, args)
     assert got.exit_code == 0, got.output
     doc = json.loads(got.stdout)
-    assert doc["status"] == "COMPLETE" and doc["final_url"] == site.base + "/"
-    for artifact in doc["artifacts"].values():
+    assert doc["case"] == str(case) and len(doc["captures"]) == 1
+    row = doc["captures"][0]
+    assert row["status"] == "COMPLETE" and row["final_url"] == site.base + "/"
+    assert row["exit_code"] == 0 and row["url"] == site.base + "/"
+    for artifact in row["artifacts"].values():
         stored = case / artifact["path"]
         assert stored.is_file() and stored.name == artifact["sha256"]
 
@@ -394,45 +383,3 @@ def test_browser_view_refuses_a_decompression_bomb() -> None:
     response = Response("HTTP/1.1 200 OK", 200, (("Content-Encoding", "gzip"),), b"", bomb)
     with pytest.raises(ValueError, match="larger than"):
         browser_view(response, 1 << 20)
-
-
-# --- finding Chromium ---------------------------------------------------------------------
-
-
-def test_custody_chromium_must_be_executable(tmp_path: Path) -> None:
-    with pytest.raises(BrowserNotFoundError, match="CUSTODY_CHROMIUM"):
-        find_chromium({"CUSTODY_CHROMIUM": str(tmp_path / "nothing"), "PATH": ""})
-
-
-def test_no_chromium_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(BrowserNotFoundError) as caught:
-        find_chromium({"PATH": str(tmp_path), "HOME": str(tmp_path)})
-    assert caught.value.exit_code == ExitCode.USAGE and "CUSTODY_CHROMIUM" in (
-        caught.value.hint or ""
-    )
-
-
-def test_chromium_choice_order(tmp_path: Path) -> None:
-    for name in ("google-chrome", "chromium"):
-        exe = tmp_path / "bin" / name
-        exe.parent.mkdir(exist_ok=True)
-        exe.write_text("#!/bin/sh\n")
-        exe.chmod(0o755)
-    managed = tmp_path / "pw" / "chromium-1200" / "chrome-linux64" / "chrome"
-    managed.parent.mkdir(parents=True)
-    managed.write_text("#!/bin/sh\n")
-    managed.chmod(0o755)
-    env = {"PATH": str(tmp_path / "bin"), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "pw")}
-    assert find_chromium(env).path.name == "chromium"
-    assert find_chromium({**env, "PATH": ""}).source == "playwright"
-    explicit = find_chromium({**env, "CUSTODY_CHROMIUM": str(managed)})
-    assert explicit.source == "CUSTODY_CHROMIUM" and explicit.path == managed
-
-
-def test_launch_flags() -> None:
-    args = launch_args(9, root=True)
-    for flag in ("--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-sync"):
-        assert flag in args
-    assert "--proxy-server=http://127.0.0.1:9" in args
-    assert "--no-sandbox" not in launch_args(9, root=False)
-    assert ROOT.is_dir()

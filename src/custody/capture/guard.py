@@ -16,23 +16,24 @@ and ``64:ff9b:1::/48``, Teredo) whose embedded address is refused. Python's ``is
 alone calls ``64:ff9b::7f00:1`` (NAT64 127.0.0.1) and ``2002:7f00:1::`` global.
 
 The exchange itself (:func:`perform`, HTTP/1.1, one connection per request) and its
-fidelity limits are described in :mod:`custody.capture.recorder`.
+fidelity limits are described in :mod:`custody.capture.recorder`. Through an upstream
+proxy (``--proxy``) the address check is made on the target's name instead: see
+:mod:`custody.capture.proxy`.
 """
 
 from __future__ import annotations
 
 import _ssl
-import io
 import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
+from custody.capture import http1
+from custody.capture.proxy import Proxy, open_tunnel
 from custody.capture.recorder import (
     Exchange,
-    Headers,
     Limits,
     OutgoingRequest,
     Response,
@@ -41,7 +42,6 @@ from custody.capture.recorder import (
 )
 from custody.errors import CustodyError, InputError, NetworkError
 from custody.warc import WarcHeaderError
-from custody.warc import _http_head as http_head  # the exact bytes the WARC writer records
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -191,15 +191,41 @@ def connect(host: str, port: int, policy: AddressPolicy, timeout: float) -> sock
     raise NetworkError(f"cannot connect to {host} port {port}: {last}")
 
 
-def check_target(host: str, port: int, policy: AddressPolicy) -> None:
+def check_proxied(host: str, port: int, policy: AddressPolicy) -> None:
+    """Check a target reached through a proxy: *every* address of ``host`` must be allowed
+    (the proxy chooses which it connects to). No lookup at all when private addresses are
+    allowed: the proxy alone resolves names then.
+
+    Raises:
+        NetworkError: the name does not resolve here.
+        BlockedRequest: an address it resolves to is refused.
+    """
+    if policy.allow_private:
+        return
+    found = resolve(host, port)
+    for _, ip in found:
+        if (problem := policy.problem(ip)) is not None:
+            what = f"{host} is" if host.strip("[]") == str(ip) else f"{host} resolves to {ip},"
+            raise BlockedRequest(f"{what} a {problem} address", tuple(str(a) for _, a in found))
+
+
+def check_target(host: str, port: int, policy: AddressPolicy, *, proxied: bool = False) -> None:
     """Refuse a capture up front when its URL's host is refused (nothing is written).
 
     Raises:
-        BlockedAddressError: every address of ``host`` is refused (exit 4).
+        BlockedAddressError: every address of ``host`` is refused (exit 4); through a
+            proxy, any address.
         NetworkError: the name does not resolve (exit 6).
     """
     try:
-        allowed_addresses(host, port, policy)
+        if proxied:
+            try:
+                check_proxied(host, port, policy)
+            except NetworkError as exc:
+                exc.hint = "through a proxy, --allow-private leaves name resolution to it"
+                raise
+        else:
+            allowed_addresses(host, port, policy)
     except BlockedRequest as exc:
         raise BlockedAddressError(
             f"refusing to capture {host}: {exc.reason}",
@@ -207,121 +233,13 @@ def check_target(host: str, port: int, policy: AddressPolicy) -> None:
         ) from None
 
 
-ACCEPT_ENCODING = "gzip, deflate"
-MAX_HEAD = 1 << 16
-_NOT_FORWARDED = {
-    *("host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te"),
-    *("upgrade", "content-length", "accept-encoding", "trailer"),
-}
-_DEFAULT_PORT = {"http": 80, "https": 443}
-
-
-def _target(url: str) -> tuple[str, str, int, str, str]:
-    """(scheme, host, port, Host header, request target) of an absolute http(s) URL."""
-    parts = urlsplit(url)
-    scheme, host = parts.scheme.lower(), parts.hostname or ""
-    if scheme not in _DEFAULT_PORT or not host:
-        raise ValueError(f"not an http(s) URL: {url[:200]}")
-    netloc = parts.netloc.rpartition("@")[2]
-    prefix = f"{parts.scheme}://{parts.netloc}"
-    target = url.split("#", 1)[0][len(prefix) :] if url.startswith(prefix) else parts.path
-    return scheme, host, parts.port or _DEFAULT_PORT[scheme], netloc, target or "/"
-
-
-def _read_head(rfile: io.BufferedReader) -> bytes:
-    head = bytearray()
-    while True:
-        line = rfile.readline(MAX_HEAD + 1)
-        if not line:
-            raise ConnectionError("connection closed before a complete response head")
-        head += line
-        if len(head) > MAX_HEAD:
-            raise ConnectionError("response head larger than 64 KiB")
-        if line in (b"\r\n", b"\n") and len(head) > len(line):
-            return bytes(head)
-
-
-def parse_head(raw: bytes) -> tuple[str, int, Headers]:
-    """Status line, status code and header fields (folded lines joined) of a raw head.
-
-    Raises:
-        ValueError: the status line is not ``HTTP/x.y NNN …``.
-    """
-    lines = raw.decode("latin-1").splitlines()
-    status_line = lines[0]
-    version, _, rest = status_line.partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/") or not code.isdigit():
-        raise ValueError(f"not an HTTP status line: {status_line[:80]!r}")
-    fields: list[list[str]] = []
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and fields:
-            fields[-1][1] += " " + line.strip()
-        elif ":" in line:
-            name, _, value = line.partition(":")
-            fields.append([name, value.strip(" \t")])
-    return status_line, int(code), tuple((n, v) for n, v in fields)
-
-
-class _Body:
-    """Reads a body under a size cap; records why it stopped early."""
-
-    def __init__(self, rfile: io.BufferedReader, cap: int, stopper: Stopper) -> None:
-        self.rfile, self.cap, self.stopper = rfile, cap, stopper
-        self.data = bytearray()
-        self.truncated: str | None = None
-
-    def take(self, size: int | None) -> bool:
-        """Read ``size`` bytes (None: to EOF) into the body; False if cut short."""
-        while size is None or size > 0:
-            if len(self.data) >= self.cap:
-                self.truncated = "length"
-                return False
-            want = min(1 << 16, self.cap - len(self.data), size or 1 << 16)
-            try:
-                chunk = self.rfile.read1(want)
-            except TimeoutError:
-                self.truncated = "time"
-                return False
-            except OSError:
-                chunk = b""
-            if not chunk:
-                if self.stopper.stopped or size is not None:
-                    self.truncated = "time" if self.stopper.stopped else "disconnect"
-                    return False
-                return True
-            self.data += chunk
-            size = None if size is None else size - len(chunk)
-        return True
-
-    def line(self) -> bytes:
-        return self.rfile.readline(4096)
-
-
-def _read_body(method: str, status: int, headers: Headers, b: _Body) -> None:
-    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return
-    coding = [v for n, v in headers if n.lower() == "transfer-encoding"]
-    length = [v for n, v in headers if n.lower() == "content-length"]
-    if coding and coding[-1].split(",")[-1].strip().lower() == "chunked":
-        while True:
-            size_line = b.line().split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                b.truncated = "time" if b.stopper.stopped else "disconnect"
-                return
-            if size == 0:
-                while b.line() not in (b"\r\n", b"\n", b""):
-                    pass  # trailers are read, not recorded
-                return
-            if not b.take(size):
-                return
-            b.line()
-    elif length and length[0].strip().isdigit():
-        b.take(int(length[0].strip()))
-    else:
-        b.take(None)
+def _open(
+    scheme: str, host: str, port: int, policy: AddressPolicy, limits: Limits, proxy: Proxy | None
+) -> socket.socket:
+    if proxy is None:
+        return connect(host, port, policy, limits.connect_timeout)
+    check_proxied(host, port, policy)
+    return open_tunnel(proxy, host, port, limits.connect_timeout)
 
 
 def perform(
@@ -330,33 +248,27 @@ def perform(
     limits: Limits,
     stopper: Stopper,
     tls: ssl.SSLContext,
+    proxy: Proxy | None = None,
 ) -> Exchange:
-    """Make ``request`` over a connection to an allowed address; never raises.
+    """Make ``request`` over a connection to an allowed address (or through ``proxy``'s
+    tunnel); never raises.
 
     Blocked requests, network errors and cut-short bodies are described in the result.
     """
     started = datetime.now(UTC)
-    headers: list[tuple[str, str]] = []
     try:
-        scheme, host, port, host_header, target = _target(request.url)
-        headers = [("Host", host_header)]
-        headers += [(n, v) for n, v in request.headers if n.lower() not in _NOT_FORWARDED]
-        headers.append(("Accept-Encoding", ACCEPT_ENCODING))
-        if request.body or request.method in ("POST", "PUT", "PATCH"):
-            headers.append(("Content-Length", str(len(request.body))))
-        request_line = f"{request.method} {target} HTTP/1.1"
-        head = http_head(request_line, headers)
+        scheme, host, port, request_line, headers, head = http1.request_head(request)
     except (ValueError, WarcHeaderError) as exc:
-        return Exchange(request, started, "", tuple(headers), error=str(exc))
-    base = Exchange(request, started, request_line, tuple(headers))
+        return Exchange(request, started, "", (), error=str(exc))
+    base = Exchange(request, started, request_line, headers)
     try:
-        raw_sock = connect(host, port, policy, limits.connect_timeout)
+        raw_sock = _open(scheme, host, port, policy, limits, proxy)
     except BlockedRequest as exc:
         return replace(base, blocked=exc.reason)
     except CustodyError as exc:
         return replace(base, error=exc.message)
     sock: socket.socket = raw_sock
-    ip = str(raw_sock.getpeername()[0])
+    ip = None if proxy is not None else str(raw_sock.getpeername()[0])
     session, sent = None, False
     try:
         stopper.track(raw_sock)
@@ -367,13 +279,13 @@ def perform(
         sock.sendall(head + request.body)
         sent = True
         with sock.makefile("rb") as rfile:
-            raw = _read_head(rfile)
-            status_line, status, fields = parse_head(raw)
+            raw = http1.read_head(rfile)
+            status_line, status, fields = http1.parse_head(raw)
             while 100 <= status < 200 and status != 101:  # interim responses
-                raw = _read_head(rfile)
-                status_line, status, fields = parse_head(raw)
-            body = _Body(rfile, limits.max_resource_bytes, stopper)
-            _read_body(request.method, status, fields, body)
+                raw = http1.read_head(rfile)
+                status_line, status, fields = http1.parse_head(raw)
+            body = http1.Body(rfile, limits.max_resource_bytes, stopper)
+            http1.read_body(request.method, status, fields, body)
         response = Response(status_line, status, fields, raw, bytes(body.data), body.truncated)
         return replace(base, ip=ip, tls=session, response=response, sent=True)
     except ssl.SSLCertVerificationError as exc:

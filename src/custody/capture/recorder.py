@@ -4,15 +4,19 @@ How records are obtained. During a capture Chromium's requests are paused, brows
 by the DevTools ``Fetch`` domain at the request stage (redirect hops, cross-origin iframes
 and workers included). :func:`custody.capture.guard.perform` then makes the request
 itself over its own socket (HTTP/1.1, TLS by Python's ``ssl`` with the system trust
-store), connecting only to an address the address policy allowed, and
+store), connecting only to an address the address policy allowed (or through a CONNECT
+tunnel of the investigator's proxy: :mod:`custody.capture.proxy`), and
 :class:`WarcRecorder` writes:
 
 - a ``response`` record: the status line and header lines exactly as received (each line
   decoded as Latin-1, so bytes round-trip), the body *as received*: after transfer
   decoding (chunks joined), before content decoding (gzip stays gzip, with its
-  ``Content-Encoding``), ``WARC-IP-Address`` (the address connected), ``WARC-Protocol``
+  ``Content-Encoding``), ``WARC-IP-Address`` (the address connected; none through a
+  proxy, which chose the address), ``WARC-Protocol``
   (``http/1.1``, plus ``tls/1.3`` or the like), ``WARC-Truncated`` when cut short;
-- a ``request`` record holding the exact bytes custody sent;
+- a ``request`` record holding the exact bytes custody sent, except that in a logged-in
+  capture (``--storage-state``) the values of ``Cookie``, ``Authorization`` and
+  ``Proxy-Authorization`` are replaced by a placeholder (:mod:`custody.capture.credentials`);
 - a ``metadata`` record when the head as received cannot be re-serialised byte for byte
   (odd spacing, folded or malformed lines): its raw bytes, base64, so nothing is lost;
 - a ``metadata`` record with the PEM certificate chain the server presented in *that* TLS
