@@ -1,5 +1,6 @@
 """schemas/: every schema is a valid JSON Schema, and a real case's files and every --json
-output validate against them (and damaged ones do not)."""
+output validate against them (and damaged ones do not). Web capture's documents come from
+real captures with Chromium (slow)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,29 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from custody import store
+from custody import keys, store
+from custody.capture import batch
+from custody.capture.browser import BrowserSession
+from custody.capture.proxy import Proxy
+from custody.capture.web import CaptureOptions, capture_page
 from custody.case import open_case
 
+from . import capture_server
+from .capture_server import Site
 from .conftest import ROOT, Runner, make_case
+
+# The capture tests' session fixtures: the local web site and one shared Chromium.
+site = capture_server.site
+browser = capture_server.browser
 
 SCHEMAS = ROOT / "schemas"
 ID_BASE = "https://custody.invalid/schemas/"
 PHOTO = ROOT / "examples" / "photo-with-gps.jpg"
-DETAILS_KINDS = {"file-details", "case-details"}  # disclosure kind = schema name
+# Disclosure kinds whose artifacts are JSON records; each kind is also its schema's name.
+RECORD_KINDS = {"file-details", "case-details", "capture-details", "capture-provenance"}
+# Only a real capture produces these (test_real_capture_validates).
+CAPTURE_SCHEMAS = {"capture-details", "capture-provenance", "cli-output/capture"}
+CHAT_SCHEMAS = {"message"}  # validated by tests/test_chat_import.py on real imports
 
 Produced = list[tuple[str, str, Any]]  # (schema name, where it came from, document)
 
@@ -54,7 +69,8 @@ def test_schemas_exist() -> None:
         "private-key", "identity", "verify-report", "cli-output/init", "cli-output/add",
         "cli-output/log", "cli-output/keys-fingerprint", "cli-output/keys-export",
         "cli-output/log-recover",
-        "cli-output/keys-join", "cli-output/keys-rotate",
+        "cli-output/keys-join", "cli-output/keys-rotate", "capture-details",
+        "capture-provenance", "cli-output/capture",
     }  # fmt: skip
 
 
@@ -96,7 +112,7 @@ def _case_files(case: Path, produced: Produced) -> None:
         disclosure = _load(path)
         produced.append(("disclosure", f"{case.name}/disclosures/{path.name}", disclosure))
         kind = disclosure["kind"]
-        if kind in DETAILS_KINDS:
+        if kind in RECORD_KINDS:
             sha256 = disclosure["sha256"]
             record = case / "objects" / "sha256" / sha256[:2] / sha256
             produced.append((kind, f"{case.name} {kind} {sha256}", _load(record)))
@@ -166,8 +182,9 @@ def test_real_case_files_and_outputs_validate(produced: Produced) -> None:
         f"{where} ({name}): {e}" for name, where, doc in produced for e in _errors(name, doc)
     ]
     assert not failures, "\n".join(failures)
-    # The scenario reached every shape the schemas describe.
-    assert {name for name, _, _ in produced} == {_name(p) for p in _schema_files()}
+    # The scenario reached every shape the schemas describe (capture's: see below).
+    all_names = {_name(p) for p in _schema_files()}
+    assert {name for name, _, _ in produced} == all_names - CAPTURE_SCHEMAS - CHAT_SCHEMAS
     bodies = [doc["entry"] for name, _, doc in produced if name == "log-entry"]
     assert {b["type"] for b in bodies} == {"init", "add", "key", "recover"}
     assert {b["subject"].get("action") for b in bodies if b["type"] == "key"} == {"join", "rotate"}
@@ -261,3 +278,148 @@ def test_damaged_documents_fail(produced: Produced) -> None:
     doc["entry"]["type"] = "transfer"
     doc["entry"]["subject"] = {"to": "court", "items": [1, 2]}
     assert not _errors("log-entry", doc)
+
+
+# --- web capture --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def captured(
+    tmp_path: Path,
+    home: Path,
+    cli: Runner,
+    browser: BrowserSession,
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Produced:
+    """Every JSON document web capture produces: a COMPLETE capture over HTTPS (a redirect,
+    a TLS session, a logged-in session, a note, --sensitive) and a PARTIAL one through the
+    CLI (a page that never finishes loading, a response cut short: exit 7), then the log
+    and verify outputs."""
+
+    class Borrowed:  # the CLI closes its browser; this one is shared
+        def __getattr__(self, name: str) -> Any:
+            return getattr(browser, name)
+
+        def close(self) -> None:
+            pass
+
+    assert site.https_base is not None
+    out: Produced = []
+    case = make_case(tmp_path, cli, files=0)
+    identity = keys.read_identity(home)
+    assert identity is not None
+    signer = keys.load_key(home, identity.key_id, "correct horse battery staple")
+    cookie: dict[str, Any] = {"name": "sid", "value": "s3cret", "domain": "localhost", "path": "/"}
+    cookie |= {"expires": -1, "httpOnly": True, "secure": True, "sameSite": "Lax"}
+    session = tmp_path / "session.json"
+    session.write_text(json.dumps({"cookies": [cookie], "origins": []}), "utf-8")
+    options = CaptureOptions(
+        allow_private=True,
+        timeout=20.0,
+        note="reported by A.",
+        sensitive=True,
+        extra_ca_file=site.ca_file,
+        storage_state=session,
+    )
+    result = capture_page(
+        open_case(case), site.https_base + "/start", options, signer=signer, home=home,
+        browser=browser,
+    )  # fmt: skip
+    assert result.status == "COMPLETE", result.reasons
+    # What a proxied capture records about its proxy (the one place a proxy shows).
+    proxied = json.loads(result.artifacts["provenance"].path.read_bytes())
+    proxy = Proxy.parse("http://ana:pw@[2001:db8::1]:3128")
+    proxied["proxy"] = proxy.describe(address_check=True)
+    proxied["options"]["proxy"] = proxy.public_url
+    out.append(("capture-provenance", "provenance with a proxy (edited)", proxied))
+
+    monkeypatch.setattr(batch, "BrowserSession", Borrowed)
+    urls = (site.base + "/hang", "ftp://example.org/")
+    args = ("capture", *urls, "--allow-private", "--timeout", "2", "--jobs", "1")
+    partial = _json(cli, *args, "--note", "", "--case", str(case), code=7)
+    assert [c["status"] for c in partial["captures"]] == ["PARTIAL", "FAILED"]
+    out.append(("cli-output/capture", "capture --json (PARTIAL, FAILED)", partial))
+    out.append(("cli-output/log", "log", _json(cli, "log", "--case", str(case))))
+    out.append(("verify-report", "verify", _json(cli, "verify", str(case), "--deep")))
+    _case_files(case, out)
+    return out
+
+
+@pytest.mark.slow
+def test_real_capture_validates(captured: Produced) -> None:
+    failures = [
+        f"{where} ({name}): {e}" for name, where, doc in captured for e in _errors(name, doc)
+    ]
+    assert not failures, "\n".join(failures)
+    assert {name for name, _, _ in captured} >= CAPTURE_SCHEMAS
+    subjects = [d["entry"]["subject"] for n, _, d in captured if n == "log-entry"]
+    assert {s["status"] for s in subjects if "status" in s} == {"COMPLETE", "PARTIAL"}
+    provenance = [doc for name, _, doc in captured if name == "capture-provenance"]
+    assert any(p["tls"] and p["redirects"] and p["credentials"] for p in provenance)
+    assert any(p["credentials"] and p["credentials"]["scrubbed_headers"] for p in provenance)
+    assert any(p["proxy"] for p in provenance) and any(not p["credentials"] for p in provenance)
+    assert any(p["truncated"] for p in provenance)
+    assert all(p["artifacts"]["warc"]["size"] > 0 for p in provenance)
+    details = [doc for name, _, doc in captured if name == "capture-details"]
+    assert {d.get("note") for d in details} == {"reported by A.", None}
+    assert all(doc["verified"] for name, _, doc in captured if name == "verify-report")
+
+    def capture_entry(status: str) -> Any:
+        return _first(
+            captured,
+            "log-entry",
+            lambda d: d["entry"]["type"] == "capture" and d["entry"]["subject"]["status"] == status,
+        )
+
+    bad: list[tuple[str, str, Any]] = []
+    doc = capture_entry("COMPLETE")
+    doc["entry"]["subject"]["url"] = "https://example.org/"
+    bad.append(("log-entry", "a URL in a capture subject", doc))
+    doc = capture_entry("COMPLETE")
+    del doc["entry"]["subject"]["artifacts"]["screenshot"]
+    bad.append(("log-entry", "COMPLETE without a screenshot", doc))
+    doc = capture_entry("PARTIAL")
+    del doc["entry"]["subject"]["artifacts"]["provenance"]
+    bad.append(("log-entry", "capture without provenance", doc))
+    doc = capture_entry("PARTIAL")
+    doc["entry"]["subject"]["artifacts"]["har"] = doc["entry"]["subject"]["artifact"]
+    bad.append(("log-entry", "unknown artifact role", doc))
+    doc = capture_entry("PARTIAL")
+    doc["entry"]["subject"]["status"] = "FAILED"
+    bad.append(("log-entry", "unknown status", doc))
+
+    doc = _first(captured, "capture-provenance", lambda d: d["status"] == "PARTIAL")
+    doc["status"] = "COMPLETE"
+    bad.append(("capture-provenance", "COMPLETE with reasons", doc))
+    doc = _first(captured, "capture-provenance", lambda d: d["status"] == "COMPLETE")
+    doc["status"] = "PARTIAL"
+    bad.append(("capture-provenance", "PARTIAL without a reason", doc))
+    doc = _first(captured, "capture-provenance")
+    doc["options"]["note"] = "reported by A."
+    bad.append(("capture-provenance", "the note in the provenance", doc))
+    doc = _first(captured, "capture-provenance", lambda d: bool(d["tls"]))
+    next(iter(doc["tls"].values()))["verified"] = False
+    bad.append(("capture-provenance", "an unverified TLS session", doc))
+    doc = _first(captured, "capture-details")
+    doc["url"] = "file:///etc/passwd"
+    bad.append(("capture-details", "a non-http URL", doc))
+    doc = _first(captured, "capture-details", lambda d: "note" in d)
+    doc["note"] = ""
+    bad.append(("capture-details", "an empty note", doc))
+    doc = _first(captured, "cli-output/capture")
+    doc["captures"][0]["reasons"] = []
+    bad.append(("cli-output/capture", "PARTIAL without a reason", doc))
+    doc = _first(captured, "cli-output/capture")
+    doc["captures"][0]["exit_code"] = 0
+    bad.append(("cli-output/capture", "PARTIAL with exit code 0", doc))
+    doc = _first(captured, "cli-output/capture")
+    warc = doc["captures"][0]["artifacts"]["warc"]
+    warc["commitment"] = warc["sha256"]
+    bad.append(("cli-output/capture", "a bare hash as commitment", doc))
+    doc = _first(captured, "cli-output/capture")
+    doc["captures"][1]["entry"] = 3
+    bad.append(("cli-output/capture", "a FAILED URL with an entry", doc))
+
+    accepted = [f"{name}: {why}" for name, why, doc in bad if not _errors(name, doc)]
+    assert not accepted, "damaged documents were accepted:\n" + "\n".join(accepted)
