@@ -62,7 +62,15 @@ def test_case_from_environment_and_cwd(
 
 
 def test_help_shows_examples(cli: Runner) -> None:
-    for cmd in (["init"], ["add"], ["verify"], ["log", "recover"], ["keys", "export"]):
+    for cmd in (
+        ["init"],
+        ["add"],
+        ["verify"],
+        ["log", "recover"],
+        ["keys", "export"],
+        ["capture"],
+        ["export-wacz"],
+    ):
         code, out, _ = cli(*cmd, "--help")
         assert code == 0
         assert "Example: custody" in out

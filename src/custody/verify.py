@@ -29,6 +29,7 @@ class _State:
     principals: dict[str, str] = field(default_factory=dict)
     referenced: dict[str, int] = field(default_factory=dict)  # commitment -> seq
     leaves: list[bytes] = field(default_factory=list)
+    imports: list[log.Entry] = field(default_factory=list)
 
 
 def _key_from(subject: dict[str, object]) -> bytes | None:
@@ -83,9 +84,12 @@ def _refs(entry: log.Entry) -> Iterable[str]:
     adopted = s.get("adopted")
     if isinstance(adopted, list):
         yield from adopted
-    named = s.get("artifacts")  # a capture's screenshot, pdf, dom, text, provenance
+    named = s.get("artifacts")  # a capture's snapshots, an import's messages and salts
     if isinstance(named, dict):
         yield from (named[k] for k in sorted(named))
+    units = s.get("units")  # the list of many units' commitments (an import)
+    if isinstance(units, dict) and "list" in units:
+        yield units["list"]
 
 
 def _check_entries(case: Case, report: Report, st: _State) -> None:
@@ -137,6 +141,8 @@ def _check_entries(case: Case, report: Report, st: _State) -> None:
             report.error("bad-signature", f"{where} has an invalid signature", offset=offset)
         else:
             report.count("signatures")
+            if entry.type == "import":
+                st.imports.append(entry)
             if pending is not None:
                 st.keys, st.active, st.principals = pending.keys, pending.active, pending.principals
         for ref in _refs(entry):
@@ -237,7 +243,7 @@ def _check_artifacts(case: Case, st: _State, report: Report, deep: bool) -> set[
             altered = True
         if altered:
             report.error("artifact-altered", f"entry {seq}: artifact {rel} was altered", path=rel)
-        elif deep and disc.kind == "capture-warc":
+        elif deep and disc.kind in ("capture-warc", "chat-warc"):
             from custody.capture.recorder import check_capture_warc
 
             for problem in check_capture_warc(path):
@@ -375,6 +381,12 @@ def verify_case(
         if artifacts:
             expected = _check_artifacts(case, st, report, deep)
             _check_files(case, st, expected, report)
+            if deep:
+                from custody.chat.units import check_import
+
+                for imported in st.imports:
+                    for problem in check_import(case, imported):
+                        report.error(problem.code, f"entry {imported.seq}: {problem.message}")
             for kid in st.keys:
                 if not (case.keys / (kid.split(":", 1)[1] + ".pub")).is_file():
                     report.add(

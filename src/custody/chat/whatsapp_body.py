@@ -1,0 +1,173 @@
+"""What a WhatsApp message body is: text, or a platform marker (media, deletion, call…).
+
+:func:`classify` takes the body exactly as in the export (every line, inner line breaks
+as written) and returns the user's text with the platform's markers taken out, and what
+the markers said. Marker strings come from :mod:`custody.chat.whatsapp_markers`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from custody.chat import whatsapp_markers as wm
+from custody.chat.base import Attachment, Flag, Kind, Status
+
+_ANGLED = re.compile(r"<[^<>\n]{1,200}>")
+_OPTION = re.compile(
+    r"^\u200e?(?P<label>[^:\n]{1,20}): (?P<text>.*?)(?: \((?P<votes>\d+) [^()]*\))?$"
+)
+_PREFIXES = (
+    (("IMG-", "PHOTO"), "image"),
+    (("VID-", "VIDEO"), "video"),
+    (("AUD-", "PTT-", "AUDIO"), "audio"),
+    (("STK-", "STICKER"), "sticker"),
+    (("GIF",), "gif"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A classified body."""
+
+    kind: Kind
+    text: str
+    flags: frozenset[Flag] = frozenset()
+    attachments: tuple[Attachment, ...] = ()
+    system: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+    langs: tuple[str, ...] = ()  # languages of the markers matched
+    unknown_marker: str | None = None  # a marker-shaped text no table row knows
+    maybe_view_once: bool = False  # Android writes "null" for a view-once photo
+
+
+def media_of(name: str) -> str:
+    """A guess of the media kind from a file name (WhatsApp's prefixes, then the suffix)."""
+    base = name.rpartition("-")[2] if name[:8].isdigit() else name
+    for prefixes, media in _PREFIXES:
+        if name.startswith(prefixes) or base.startswith(prefixes):
+            return media
+    if name.lower().endswith(".vcf"):
+        return "contact"
+    guessed, _ = mimetypes.guess_type(name)
+    major = (guessed or "").partition("/")[0]
+    return major if major in ("image", "video", "audio") else "document"
+
+
+def _strip_edited(body: str) -> tuple[str, str | None]:
+    for phrase, lang in wm.EDITED:
+        if body.endswith(phrase):
+            body = body.removesuffix(phrase).removesuffix("\u200e").removesuffix(" ")
+            return body, lang
+    return body, None
+
+
+def _poll(lines: list[str], option_label: str) -> dict[str, Any]:
+    question: str | None = None
+    options = []
+    for line in lines:
+        m = _OPTION.match(line)
+        if m and m["label"] == option_label.rstrip(":"):
+            votes = int(m["votes"]) if m["votes"] else None
+            options.append({"text": m["text"], "votes": votes})
+        elif question is None:
+            question = line
+    return {"question": question, "options": options}
+
+
+def _whole(meaning: wm.Meaning, after: str, single: bool) -> Body | None:
+    """A body that is a marker as a whole (or, for media, on its first line)."""
+    langs = (meaning.lang,)
+    match meaning.kind:
+        case "media-omitted":  # Android; a document's title or a caption may follow
+            return Body(
+                Kind.MEDIA, after, attachments=(Attachment(None, Status.OMITTED),), langs=langs
+            )
+        case "omitted" if single:
+            media = meaning.detail
+            kind = Kind.CONTACT if media == "contact" else Kind.MEDIA
+            attachment = Attachment(None, Status.OMITTED, media=media)
+            return Body(kind, "", attachments=(attachment,), langs=langs)
+        case "deleted" | "deleted-self" if single:
+            by = "exporter" if meaning.kind == "deleted-self" else "sender"
+            flags = frozenset({Flag.DELETED})
+            return Body(Kind.DELETED, "", flags, extra={"deleted_by": by}, langs=langs)
+        case "live-location" if single:
+            return Body(Kind.LOCATION, "", extra={"location": {"live": True}}, langs=langs)
+        case "missed-call" if single:
+            call = {"missed": True, "media": meaning.detail}
+            return Body(Kind.CALL, "", extra={"call": call}, langs=langs)
+        case "waiting" if single:
+            return Body(Kind.UNAVAILABLE, "", langs=langs)
+    return None
+
+
+def _markers(body: str, has_sender: bool) -> Body:
+    first_raw, newline, after = body.partition("\n")
+    first = first_raw.removesuffix("\r")
+    probe = first.lstrip("\u200e").strip()
+    single = not newline
+    meaning = wm.WHOLE.get(wm.key(probe))
+    if meaning is not None and (found := _whole(meaning, after, single)) is not None:
+        return found
+    if m := wm.FILE_ATTACHED.match(first):
+        name = m["name"]
+        media = media_of(name)
+        kind = Kind.CONTACT if media == "contact" else Kind.MEDIA
+        attachment = Attachment(name, Status.REFERENCED, media=media)
+        return Body(kind, after, attachments=(attachment,), langs=_lang_of_label(m["label"]))
+    if single and (m := wm.ATTACHED.match(first)):
+        name, title = m["name"], m["title"].strip(" \u200e") or None
+        media = media_of(name)
+        kind = Kind.CONTACT if media == "contact" else Kind.MEDIA
+        attachment = Attachment(name, Status.REFERENCED, media=media, title=title)
+        return Body(kind, "", attachments=(attachment,), langs=_lang_of_label(m["label"]))
+    if single and (m := wm.DOCUMENT_OMITTED.match(first)):
+        attachment = Attachment(None, Status.OMITTED, media="document", title=m["title"])
+        return Body(Kind.MEDIA, "", attachments=(attachment,))
+    lines = [line.removesuffix("\r") for line in body.split("\n")]
+    if len(lines) <= 3 and (m := wm.LOCATION.match(lines[-1])):  # Android: name, address, url
+        label = "\n".join(lines[:-1]) or None
+        return Body(Kind.LOCATION, "", extra={"location": {"url": m["url"], "label": label}})
+    for poll_label, option_label, lang in wm.POLLS:
+        if probe == poll_label and not single:
+            poll = _poll([line.lstrip("\u200e") for line in lines[1:]], option_label)
+            return Body(Kind.POLL, "", extra={"poll": poll}, langs=(lang,))
+    for phrase, lang in wm.ENCRYPTED:
+        if probe.startswith(phrase):
+            return Body(Kind.SYSTEM, body, system=True, langs=(lang,))
+    if body == "null":
+        return Body(Kind.TEXT, body, maybe_view_once=True)
+    if single and _ANGLED.fullmatch(probe):
+        return Body(Kind.TEXT, body, unknown_marker=probe)
+    if has_sender and body.startswith("\u200e"):
+        return Body(Kind.TEXT, body, unknown_marker=first)
+    return Body(Kind.TEXT, body)
+
+
+def _lang_of_label(label: str) -> tuple[str, ...]:
+    for row in wm.TABLE:
+        if label in row.file_attached or label in row.attached:
+            return (row.lang,)
+    return ()
+
+
+def classify(body: str, *, has_sender: bool) -> Body:
+    """Classify a message body (``has_sender``: the line had ``Sender: ``)."""
+    stripped, edited = _strip_edited(body)
+    found = _markers(stripped, has_sender)
+    if edited is None:
+        return found
+    return Body(
+        found.kind,
+        found.text,
+        found.flags | {Flag.EDITED},
+        found.attachments,
+        found.system,
+        found.extra,
+        (*found.langs, edited),
+        found.unknown_marker,
+        found.maybe_view_once,
+    )
