@@ -52,3 +52,18 @@ json_values = st.recursive(
 def test_round_trip_is_stable(value: object) -> None:
     once = canonical.dumps(value)
     assert canonical.dumps(json.loads(once)) == once
+
+
+@given(
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True),
+    st.integers(min_value=0, max_value=2**53 - 1),
+    st.booleans(),
+)
+def test_fast_disclosure_encoding_is_rfc8785(kind: str, size: int, with_sha512: bool) -> None:
+    from custody import commitments
+    from custody.hashing import Digests
+
+    digests = Digests("ab" * 32, "cd" * 64 if with_sha512 else None, size)
+    d = commitments.make_disclosure(kind, digests)
+    assert d.raw == canonical.dumps(json.loads(d.raw))
+    assert commitments.parse_disclosure(d.raw) == d

@@ -33,6 +33,7 @@ _COMMITMENT = re.compile(r"sha256:[0-9a-f]{64}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _HEX128 = re.compile(r"[0-9a-f]{128}")
 _SALT = re.compile(r"[A-Za-z0-9_-]{22,}")
+_KIND = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,27 @@ def make_disclosure(kind: str, digests: Digests) -> Disclosure:
     }
     if digests.sha512:
         doc["sha512"] = digests.sha512
-    raw = canonical.dumps(doc)
+    fast = _KIND.fullmatch(kind) and 0 <= digests.size < 2**53
+    raw = _disclosure_bytes(doc) if fast else canonical.dumps(doc)
     return Disclosure(kind, salt, digests.sha256, digests.size, digests.sha512, raw)
+
+
+def _disclosure_bytes(doc: dict[str, Any]) -> bytes:
+    """RFC 8785 bytes of a disclosure whose strings are plain ASCII tokens.
+
+    The general encoder costs ~45 µs a call, which dominates importing a million chat
+    messages. For this fixed shape (ASCII keys; values that are base64url, hex, a kind
+    token, or integers) JCS is just keys in code-point order, no spaces, no escapes; the
+    tests compare it with rfc8785 on every shape.
+    """
+    return (
+        "{"
+        + ",".join(
+            f'"{k}":{doc[k]}' if isinstance(doc[k], int) else f'"{k}":"{doc[k]}"'
+            for k in sorted(doc)
+        )
+        + "}"
+    ).encode("ascii")
 
 
 def parse_disclosure(raw: bytes) -> Disclosure:
