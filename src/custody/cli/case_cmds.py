@@ -131,9 +131,12 @@ def render_report(report: Report, json_out: bool) -> int:
         for f in report.findings:
             colour = {Severity.ERROR: "red", Severity.WARNING: "yellow"}.get(f.severity, "cyan")
             out.print(f"[{colour}]{f.severity.value.upper():7}[/] {f.code}: {safe_text(f.message)}")
-        checked = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(report.checked.items()))
+        counts = {k: v for k, v in report.checked.items() if k != "recorded_as_entry"}
+        checked = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()))
         verdict = "[green]VERIFIED[/]" if report.ok else "[red]NOT VERIFIED[/]"
         out.print(f"{verdict}  {safe_text(report.subject)}  (checked {checked or 'nothing'})")
+        if "recorded_as_entry" in report.checked:
+            out.print(f"Recorded as entry {report.checked['recorded_as_entry']}")
     return ExitCode.OK if report.ok else ExitCode.NOT_VERIFIED
 
 

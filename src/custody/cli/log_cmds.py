@@ -35,13 +35,16 @@ app = typer.Typer(
 def _describe(case: Case, entry: log.Entry) -> tuple[str, list[dict[str, Any]]]:
     s = entry.subject
     arts: list[dict[str, Any]] = []
-    for field in ("artifact", "details"):
-        if field in s:
-            try:
-                d = store.read_disclosure(case, s[field])
-                arts.append({"role": field, "kind": d.kind, "sha256": d.sha256, "size": d.size})
-            except CustodyError:
-                arts.append({"role": field, "commitment": s[field], "missing": True})
+    named = s.get("artifacts")
+    refs: list[tuple[str, Any]] = [(f, s[f]) for f in ("artifact", "details") if f in s]
+    if isinstance(named, dict):
+        refs += [(str(k), v) for k, v in sorted(named.items())]
+    for role, ref in refs:
+        try:
+            d = store.read_disclosure(case, ref)
+            arts.append({"role": role, "kind": d.kind, "sha256": d.sha256, "size": d.size})
+        except CustodyError:
+            arts.append({"role": role, "commitment": ref, "missing": True})
     if entry.type in ("init", "key"):
         op = s.get("operator", {})
         what = (
