@@ -2,7 +2,11 @@
 
 The server remembers the exact body bytes it sent for each path (``sent``) and the
 request headers it received (``received``), so tests can check that the WARC holds the
-bodies byte for byte and what the server really got.
+bodies byte for byte and what the server really got. Besides the test page (lazy images,
+fetch, an iframe, a web font, CSS backgrounds, a redirect chain, gzip, br and chunked
+bodies, a 404) it serves hostile endpoints (a redirect loop, an endless stream, a huge
+body, a pop-up storm, dialogs, downloads, a busy script) and a second HTTPS origin whose
+certificate is self-signed (``selfsigned_base``).
 
 It also provides the session fixtures ``site`` and ``browser``: test modules import them,
 and every module's copy shares one site and one Chromium per test process.
@@ -16,6 +20,7 @@ import ipaddress
 import ssl
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -32,6 +37,46 @@ MARKER = "CUSTODY-TEST-MARKER-7f3a"
 GZ_SCRIPT = b"document.getElementById('gz').textContent = 'GZIP-DECODED-OK';\n" * 40
 CHUNKS = [b"first chunk;", b"second chunk;", b"third chunk"]
 SPACER = 6000  # px between the top of the page and the lazy image
+BR_TEXT = b"BROTLI-ENCODED-BODY " * 64
+FRAME_MARKER = "FRAME-CONTENT-OK"
+FONT = b"wOF2" + bytes(range(256)) * 4  # not a real font: Chromium fetches it all the same
+POPUPS = 30  # window.open calls of /popups
+ALERTS = 220  # alert() calls of /dialogs (more than custody lists)
+
+
+def brotli_stored(data: bytes) -> bytes:
+    """A valid Brotli stream (RFC 7932) holding ``data`` in uncompressed meta-blocks.
+
+    What a server sends as ``Content-Encoding: br``, without the brotli package.
+    """
+    out, acc, nbits = bytearray(), 0, 0
+
+    def put(value: int, n: int) -> None:
+        nonlocal acc, nbits
+        acc, nbits = acc | value << nbits, nbits + n
+        while nbits >= 8:
+            out.append(acc & 0xFF)
+            acc, nbits = acc >> 8, nbits - 8
+
+    def align() -> None:
+        nonlocal acc, nbits
+        if nbits:
+            out.append(acc & 0xFF)
+            acc = nbits = 0
+
+    put(0, 1)  # WBITS 16
+    for start in range(0, len(data), 1 << 16):
+        chunk = data[start : start + (1 << 16)]
+        put(0, 1)  # ISLAST 0
+        put(0, 2)  # MNIBBLES 4
+        put(len(chunk) - 1, 16)  # MLEN - 1
+        put(1, 1)  # ISUNCOMPRESSED
+        align()
+        out += chunk
+    put(1, 1)  # ISLAST
+    put(1, 1)  # ISLASTEMPTY
+    align()
+    return bytes(out)
 
 
 def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -57,6 +102,8 @@ PAGE = f"""<!doctype html>
 <p id="xhr">fetch not run</p>
 <img src="/img.png" width="20" height="20">
 <img src="/old-image" width="20" height="20">
+<img src="/missing.png" width="20" height="20">
+<iframe src="/frame.html" width="300" height="80"></iframe>
 <div style="height:{SPACER}px">spacer</div>
 <img loading="lazy" src="/lazy.png" width="20" height="20">
 <script src="/gz.js"></script>
@@ -68,8 +115,23 @@ APP_JS = b"""window.addEventListener('DOMContentLoaded', () => {
     document.getElementById('xhr').textContent = d.message;
   });
   fetch('/chunked.txt');
+  fetch('/br.txt');
 });
 """
+STYLE = b"""@font-face { font-family: "Test Font"; src: url('/font.woff2') format('woff2'); }
+h1 { font-family: "Test Font", sans-serif; }
+body { background: url('/bg.png'); }
+"""
+FRAME = f"<html><body><p>{FRAME_MARKER}</p><img src='/frame.png'></body></html>".encode()
+HOSTILE_PAGES = {
+    "/popups": f"for (let i = 0; i < {POPUPS}; i++) window.open('/popup?' + i);",
+    "/dialogs": (
+        "window.addEventListener('beforeunload', e => { e.preventDefault(); e.returnValue = ''; });"
+        f"alert('hello'); confirm('sure?'); prompt('name?');"
+        f"for (let i = 0; i < {ALERTS}; i++) alert('storm ' + i);"
+    ),
+    "/busy": "while (true) {}",
+}
 
 HANG_PAGE = f"<html><body><h1>{MARKER}</h1><img src='/never'></body></html>".encode()
 
@@ -91,6 +153,7 @@ class Site:
     base: str
     https_base: str | None = None
     ca_file: Path | None = None
+    selfsigned_base: str | None = None  # HTTPS with a self-signed certificate
     sent: dict[str, bytes] = field(default_factory=dict)
     received: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -131,15 +194,25 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif path == "/":
                 self._send(200, "text/html; charset=utf-8", PAGE)
             elif path == "/style.css":
-                self._send(200, "text/css", b"body { background: url('/bg.png'); }")
+                self._send(200, "text/css", STYLE)
             elif path == "/app.js":
                 self._send(200, "application/javascript", APP_JS)
             elif path == "/gz.js":
                 body = gzip.compress(GZ_SCRIPT, mtime=0)
                 self._send(200, "application/javascript", body, Content_Encoding="gzip")
-            elif path in ("/img.png", "/moved.png", "/lazy.png", "/bg.png"):
+            elif path in ("/img.png", "/moved.png", "/lazy.png", "/bg.png", "/frame.png"):
                 self._send(200, "image/png", png())
-            elif path == "/old-image":
+            elif path == "/frame.html":
+                self._send(200, "text/html", FRAME)
+            elif path == "/font.woff2":
+                self._send(200, "font/woff2", FONT)
+            elif path == "/br.txt":  # sent br whatever the request accepted
+                self._send(200, "text/plain", brotli_stored(BR_TEXT), Content_Encoding="br")
+            elif not self._hostile(path):
+                self._other(path)
+
+        def _other(self, path: str) -> None:
+            if path == "/old-image":
                 self._send(302, "text/plain", b"", Location="/moved.png")
             elif path == "/data.json":
                 self._send(200, "application/json", b'{"message": "FETCHED-BY-SCRIPT"}')
@@ -162,6 +235,48 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, "text/plain", b"not found")
 
+        def _hostile(self, path: str) -> bool:
+            """The hostile endpoints; False for any other path."""
+            if path == "/loop":  # a redirect to itself, forever
+                self._send(302, "text/plain", b"", Location="/loop")
+            elif path in HOSTILE_PAGES:
+                script = HOSTILE_PAGES[path]
+                page = f"<html><body><h1>{MARKER}</h1><script>{script}</script></body></html>"
+                self._send(200, "text/html", page.encode())
+            elif path.startswith("/popup?"):
+                self._send(200, "text/html", b"<p>a pop-up</p>")
+            elif path == "/download":
+                disposition = 'attachment; filename="evidence.bin"'
+                body = b"DOWNLOADED-BYTES" * 64
+                self._send(200, "application/octet-stream", body, Content_Disposition=disposition)
+            elif path == "/stream":  # an HTML page that never ends
+                self._endless(b"<p>more</p>\n", 0.05)
+            elif path == "/huge":  # 1 GiB announced, sent as fast as it is read
+                self._endless(b"\0" * (1 << 16), 0.0, length=1 << 30)
+            else:
+                return False
+            return True
+
+        def _endless(self, part: bytes, pause: float, length: int | None = None) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html" if pause else "application/octet-stream")
+            if length is None:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(length))
+            self.end_headers()
+            frame = part if length is not None else f"{len(part):x}\r\n".encode() + part + b"\r\n"
+            deadline = time.monotonic() + 60
+            try:
+                while time.monotonic() < deadline and not site.stopping.is_set():
+                    self.wfile.write(frame)
+                    if pause:
+                        self.wfile.flush()
+                        site.stopping.wait(pause)
+            except OSError:
+                pass  # the client went away
+            self.close_connection = True
+
         def _chunked(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -175,8 +290,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _test_pki(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA and a certificate for localhost/127.0.0.1 signed by it (ca, cert, key files)."""
+def _test_pki(folder: Path) -> tuple[Path, Path, Path, Path]:
+    """A CA and a certificate for localhost/127.0.0.1 signed by it, and a self-signed one
+    for the same names (ca, cert, key, self-signed cert files; both certificates have
+    the key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -184,57 +301,61 @@ def _test_pki(folder: Path) -> tuple[Path, Path, Path]:
 
     now = dt.datetime.now(dt.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "custody test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
     san = x509.SubjectAlternativeName(
         [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(san, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+
+    def cert(subject: str, issuer: str, signer: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+        public = (ca_key if subject == "custody test CA" else key).public_key()
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+        )
+        if subject == "custody test CA":
+            builder = builder.add_extension(
+                x509.BasicConstraints(ca=True, path_length=None), critical=True
+            )
+        else:
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca = cert("custody test CA", "custody test CA", ca_key)
+    leaf = cert("localhost", "custody test CA", ca_key)
+    own = cert("self-signed localhost", "self-signed localhost", key)
     pem = serialization.Encoding.PEM
     ca_file, cert_file, key_file = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    own_file = folder / "self-signed.pem"
     ca_file.write_bytes(ca.public_bytes(pem))
     cert_file.write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+    own_file.write_bytes(own.public_bytes(pem))
     key_file.write_bytes(
         key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    return ca_file, cert_file, key_file
+    return ca_file, cert_file, key_file, own_file
 
 
 @contextmanager
 def serve(folder: Path) -> Iterator[Site]:
     """Run the site over HTTP and HTTPS on 127.0.0.1 until the block ends."""
     site = Site(base="")
-    plain = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
-    secure = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
-    ca_file, cert_file, key_file = _test_pki(folder)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert_file, key_file)
-    secure.socket = ctx.wrap_socket(secure.socket, server_side=True)
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _handler(site)) for _ in range(3)]
+    plain, secure, own = servers
+    ca_file, cert_file, key_file, own_file = _test_pki(folder)
+    for server, cert in ((secure, cert_file), (own, own_file)):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key_file)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     site.base = f"http://127.0.0.1:{plain.server_address[1]}"
     site.https_base = f"https://localhost:{secure.server_address[1]}"
+    site.selfsigned_base = f"https://localhost:{own.server_address[1]}"
     site.ca_file = ca_file
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (plain, secure)]
-    for server in (plain, secure):
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for server in servers:
         server.daemon_threads = True
     for t in threads:
         t.start()
@@ -242,7 +363,7 @@ def serve(folder: Path) -> Iterator[Site]:
         yield site
     finally:
         site.stopping.set()
-        for server in (plain, secure):
+        for server in servers:
             server.shutdown()
             server.server_close()
         for t in threads:

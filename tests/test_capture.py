@@ -29,15 +29,16 @@ from custody.capture.recorder import (
     browser_view,
     check_capture_warc,
 )
+from custody.capture.units import check_capture, read_record
 from custody.capture.web import CaptureOptions, CaptureResult, capture_page
 from custody.case import Case, open_case
 from custody.cli import capture_cmds
-from custody.errors import ExitCode, NetworkError, UsageError
+from custody.errors import ExitCode, UsageError
 from custody.report import Report
 from custody.warc import verify_warc
 
 from . import capture_server
-from .capture_server import CHUNKS, GZ_SCRIPT, MARKER, Site
+from .capture_server import BR_TEXT, CHUNKS, FRAME_MARKER, GZ_SCRIPT, MARKER, Site, brotli_stored
 from .conftest import Runner, make_case
 
 # The local site and the Chromium, one each per test process (see capture_server).
@@ -46,8 +47,15 @@ browser = capture_server.browser
 
 PAGE_PATHS = [
     *("/start", "/", "/style.css", "/app.js", "/gz.js", "/img.png", "/old-image"),
-    *("/moved.png", "/data.json", "/chunked.txt", "/bg.png", "/lazy.png"),
+    *("/moved.png", "/data.json", "/chunked.txt", "/bg.png", "/lazy.png", "/missing.png"),
+    *("/frame.html", "/frame.png", "/font.woff2", "/br.txt"),
 ]
+SNAPSHOT_TYPES = {
+    "screenshot": "image/png",
+    "pdf": "application/pdf",
+    "dom": "text/html; charset=utf-8",
+    "text": "text/plain; charset=utf-8",
+}
 
 
 # --- helpers (the site and browser fixtures come from capture_server) ---------------------
@@ -97,6 +105,7 @@ def _records(path: Path) -> list[dict[str, Any]]:
                     "ip": h.get_header("WARC-IP-Address"),
                     "truncated": h.get_header("WARC-Truncated"),
                     "protocols": [v for n, v in h.headers if n == "WARC-Protocol"],
+                    "content_type": h.get_header("Content-Type"),
                     "http": rec.http_headers,
                     "body": rec.raw_stream.read(),
                 }
@@ -104,9 +113,24 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def _verify_case(case: Case, monkeypatch: pytest.MonkeyPatch) -> Report:
-    """custody verify of the case."""
-    return case_verify.verify_case(case)
+def _snapshot(result: CaptureResult, role: str) -> bytes:
+    """The content of a capture's snapshot or provenance record, read from its WARC."""
+    return read_record(result.artifacts["warc"].path, result.records[role].offset)[1]
+
+
+def _verify_case(case: Case) -> Report:
+    """custody verify --deep of the case, with every capture's records re-checked
+    (the wiring of custody.capture.units.check_capture into custody.verify)."""
+    report = case_verify.verify_case(case, deep=True)
+    found = {(f.code, f.message) for f in report.findings}
+    for line in case.entries.read_bytes().splitlines():
+        entry = log.decode_entry(line)
+        if entry.type == "capture":
+            for problem in check_capture(case, entry):
+                message = f"entry {entry.seq}: {problem.message}"
+                if (problem.code, message) not in found:  # not wired into verify yet
+                    report.error(problem.code, message)
+    return report
 
 
 # --- browser captures -------------------------------------------------------------------
@@ -146,40 +170,60 @@ def test_capture_local_page(
     gz = responses["/gz.js"]  # stored still compressed, byte for byte, with its header
     assert gz["http"].get_header("Content-Encoding") == "gzip"
     assert gz["body"] == site.sent["/gz.js"] and gzip.decompress(gz["body"]) == GZ_SCRIPT
+    br = responses["/br.txt"]  # br too, although custody asked for gzip and deflate only
+    assert br["http"].get_header("Content-Encoding") == "br"
+    assert br["body"] == site.sent["/br.txt"] == brotli_stored(BR_TEXT)
     assert responses["/chunked.txt"]["body"] == b"".join(CHUNKS)  # transfer coding undone
     assert responses["/start"]["http"].get_statuscode() == "302"
+    assert responses["/missing.png"]["http"].get_statuscode() == "404"
+    assert FRAME_MARKER.encode() in responses["/frame.html"]["body"]
     assert responses["/"]["body"] == site.sent["/"]
-    shot, pdf = result.artifacts["screenshot"].path, result.artifacts["pdf"].path
-    assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    assert pdf.read_bytes().startswith(b"%PDF-")
-    dom = result.artifacts["dom"].path.read_text("utf-8")
+    # the snapshots and, last, the provenance: records of the same WARC
+    prov = json.loads(_snapshot(result, "provenance"))
+    capture_id = prov["capture_id"]
+    assert f"capture-id: {capture_id}" in records[0]["body"].decode()
+    tail = records[-5:]
+    assert [r["type"] for r in tail] == ["resource"] * 4 + ["metadata"]
+    for rec, (role, ctype) in zip(tail, [*SNAPSHOT_TYPES.items(), ("provenance", "")], strict=True):
+        assert rec["uri"] == f"urn:custody:{role}:{capture_id}"
+        assert result.records[role].target_uri == rec["uri"]
+        if ctype:
+            assert rec["content_type"] == ctype
+            assert prov["snapshots"][role]["sha256"] == hashlib.sha256(rec["body"]).hexdigest()
+            assert prov["snapshots"][role]["record_id"] == result.records[role].record_id
+    assert tail[-1]["content_type"] == "application/json"
+    assert prov["records"] == len(records) - 1 == result.units["count"] - 1
+    assert _snapshot(result, "screenshot").startswith(b"\x89PNG\r\n\x1a\n")
+    assert _snapshot(result, "pdf").startswith(b"%PDF-")
+    dom = _snapshot(result, "dom").decode("utf-8")
     assert MARKER in dom and "GZIP-DECODED-OK" in dom and "FETCHED-BY-SCRIPT" in dom
-    assert MARKER in result.artifacts["text"].path.read_text("utf-8")
-    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    assert MARKER in _snapshot(result, "text").decode("utf-8")
     assert prov["status"] == "COMPLETE" and prov["reasons"] == []
     assert prov["redirects"] == [{"url": site.base + "/start", "status": 302}]
     assert prov["scroll_steps"] >= 2 and prov["browser"]["version"] == browser.version
     assert prov["user_agent"].startswith("Mozilla/5.0") and prov["blocked"] == []
-    assert prov["artifacts"]["warc"]["sha256"] == result.artifacts["warc"].sha256
     entries = case.entries.read_bytes()
     last = log.decode_entry(entries.splitlines()[-1])
     assert last.type == "capture" and last.seq == result.seq
-    assert set(last.subject) == {"artifact", "details", "artifacts", "status"}
-    assert set(last.subject["artifacts"]) == {"screenshot", "pdf", "dom", "text", "provenance"}
+    assert set(last.subject) == {"artifact", "details", "artifacts", "units", "status"}
+    assert set(last.subject["artifacts"]) == {"disclosures"}
+    assert last.subject["units"] == result.units and result.units["count"] == len(records)
     assert b"127.0.0.1" not in entries and b"from A." not in entries  # commitments only
-    report = _verify_case(case, monkeypatch)
+    report = _verify_case(case)
     assert report.ok, [f.to_dict() for f in report.findings]
     kinds = {a["kind"] for a in report.artifacts if a["kind"].startswith("capture-")}
-    parts = ("warc", "screenshot", "pdf", "dom", "text", "provenance", "details")
-    assert kinds == {f"capture-{k}" for k in parts}
+    assert kinds == {f"capture-{k}" for k in ("warc", "commitments", "disclosures", "details")}
     assert check_capture_warc(warc) == []
-    warc.chmod(0o644)  # one flipped byte inside the gzip member of the page's response
+    warc.chmod(0o644)  # one flipped byte inside the gzip member of a record
     data = bytearray(warc.read_bytes())
     data[len(data) // 3] ^= 0x01
     warc.write_bytes(bytes(data))
-    report = _verify_case(case, monkeypatch)
-    assert not report.ok and {f.code for f in report.findings} == {"artifact-altered"}
+    report = _verify_case(case)
+    assert not report.ok
+    assert {f.code for f in report.findings} == {"artifact-altered", "record-altered"}
     assert check_capture_warc(warc) != []
+    code, _, _ = cli("verify", str(case.root))
+    assert code == ExitCode.NOT_VERIFIED
 
 
 @pytest.mark.slow
@@ -198,18 +242,40 @@ def test_capture_https_keeps_the_session_certificate_chain(
     pems = chains[0]["body"].decode().split("-----END CERTIFICATE-----")[:-1]
     assert len(pems) == 2  # the leaf and the CA, as the server sent them
     leaf = ssl.PEM_cert_to_DER_cert(pems[0] + "-----END CERTIFICATE-----\n")
-    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    prov = json.loads(_snapshot(result, "provenance"))
     tls = prov["tls"][site.https_base]
     assert tls["chain_sha256"][0] == hashlib.sha256(leaf).hexdigest()
+    assert tls["verified"] is True and tls["verify_error"] is None
 
 
 @pytest.mark.slow
-def test_capture_without_the_ca_fails_the_tls_requests(
+def test_certificate_that_fails_validation_is_captured_with_the_result(
     tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
 ) -> None:
-    assert site.https_base is not None
-    with pytest.raises(NetworkError, match="TLS certificate refused"):
-        _capture(tmp_path, cli, browser, site.https_base + "/")
+    """A self-signed server: recorded all the same, its chain kept, the validation
+    failure in the provenance, and the capture PARTIAL."""
+    assert site.selfsigned_base is not None
+    url = site.selfsigned_base + "/data.json"
+    case, result = _capture(tmp_path, cli, browser, url)
+    assert result.exit_code == ExitCode.PARTIAL
+    origin = site.selfsigned_base
+    assert (
+        len(result.reasons) == 1
+        and f"TLS certificate of {origin} did not validate" in (result.reasons[0])
+    )
+    assert "self-signed certificate" in result.reasons[0]
+    records = _records(result.artifacts["warc"].path)
+    page = next(r for r in records if r["type"] == "response" and r["uri"] == url)
+    assert page["body"] == site.sent["/data.json"] and page["protocols"][1].startswith("tls/1.")
+    chain = next(r for r in records if r["type"] == "metadata" and r["uri"] == origin + "/")
+    der = ssl.PEM_cert_to_DER_cert(chain["body"].decode())
+    prov = json.loads(_snapshot(result, "provenance"))
+    tls = prov["tls"][origin]
+    assert tls["verified"] is False and "self-signed certificate" in tls["verify_error"]
+    assert "another chain" not in tls["verify_error"]  # the same chain both times
+    assert tls["chain_sha256"] == [hashlib.sha256(der).hexdigest()]
+    assert prov["status"] == "PARTIAL" and prov["reasons"] == list(result.reasons)
+    assert _verify_case(case).ok
 
 
 @pytest.mark.slow
@@ -224,7 +290,7 @@ def test_blocked_subresource_makes_a_partial_capture(
     _, result = _capture(tmp_path, cli, browser, url, policy=NotTwo(allow_private=True))
     assert result.exit_code == ExitCode.PARTIAL
     assert any("blocked" in r for r in result.reasons)
-    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    prov = json.loads(_snapshot(result, "provenance"))
     port = site.base.rsplit(":", 1)[1]
     assert prov["blocked"][0]["url"] == f"http://127.0.0.2:{port}/img.png"
     assert "test-refused" in prov["blocked"][0]["reason"]
@@ -234,12 +300,7 @@ def test_blocked_subresource_makes_a_partial_capture(
 
 @pytest.mark.slow
 def test_page_that_never_finishes_is_partial_and_kept(
-    tmp_path: Path,
-    home: Path,
-    cli: Runner,
-    browser: BrowserSession,
-    site: Site,
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
 ) -> None:
     case, result = _capture(tmp_path, cli, browser, site.base + "/hang", timeout=2.0)
     assert result.exit_code == ExitCode.PARTIAL
@@ -247,10 +308,10 @@ def test_page_that_never_finishes_is_partial_and_kept(
     records = _records(result.artifacts["warc"].path)
     hung = next(r for r in records if r["type"] == "response" and r["uri"].endswith("/never"))
     assert hung["truncated"] == "time" and hung["body"] == b"\x89PNG"
-    assert result.artifacts["screenshot"].path.read_bytes().startswith(b"\x89PNG")
+    assert _snapshot(result, "screenshot").startswith(b"\x89PNG")
     last = log.decode_entry(case.entries.read_bytes().splitlines()[-1])
     assert last.type == "capture" and last.subject["status"] == "PARTIAL"
-    assert _verify_case(case, monkeypatch).ok
+    assert _verify_case(case).ok
 
 
 @pytest.mark.slow
@@ -278,6 +339,11 @@ def test_cli_capture_json(
     for artifact in row["artifacts"].values():
         stored = case / artifact["path"]
         assert stored.is_file() and stored.name == artifact["sha256"]
+    assert set(row["artifacts"]) == {"warc", "commitments", "disclosures"}
+    assert set(row["records"]) == {"screenshot", "pdf", "dom", "text", "provenance"}
+    warc = case / row["artifacts"]["warc"]["path"]
+    shot = row["records"]["screenshot"]
+    assert read_record(warc, shot["offset"])[1].startswith(b"\x89PNG")
 
 
 # --- refusals (no browser needed) --------------------------------------------------------

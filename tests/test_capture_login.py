@@ -25,7 +25,7 @@ from custody.errors import ExitCode, UsageError
 from . import capture_server
 from .capture_server import SESSION_COOKIE, TOKEN, Site
 from .conftest import Runner, make_case
-from .test_capture import _perform, _records, _signer
+from .test_capture import _perform, _records, _signer, _snapshot
 
 site = capture_server.site
 browser = capture_server.browser
@@ -75,7 +75,7 @@ def test_logged_in_capture_scrubs_the_capturers_credentials(
     url = site.base + "/account"
     result = capture_page(case, url, options, signer=_signer(home), home=home, browser=browser)
     assert result.exit_code == ExitCode.OK, result.reasons
-    dom = result.artifacts["dom"].path.read_text("utf-8")
+    dom = _snapshot(result, "dom").decode("utf-8")
     assert "Signed in as Ana" in dom and "API-TOKEN-ACCEPTED" in dom  # the logged-in view
     # the server got the real values ...
     assert any(SESSION_COOKIE in h.get("Cookie", "") for h in site.received["/account"])
@@ -88,7 +88,7 @@ def test_logged_in_capture_scrubs_the_capturers_credentials(
     assert api["http"].get_header("Authorization") == PLACEHOLDER
     for path, data in _all_bytes(case.root):
         assert SESSION_COOKIE.encode() not in data and TOKEN.encode() not in data, path
-    prov = json.loads(result.artifacts["provenance"].path.read_bytes())
+    prov = json.loads(_snapshot(result, "provenance"))
     creds = prov["credentials"]
     assert creds["scrubbed_headers"] == ["Authorization", "Cookie"]
     assert creds["scrubbed_requests"]["Cookie"] >= 2 and creds["scrubbed_requests"]["Authorization"]

@@ -30,7 +30,7 @@ from custody.errors import ExitCode, UsageError
 from . import capture_server
 from .capture_server import Site
 from .conftest import Runner, make_case
-from .test_capture import _records, _signer
+from .test_capture import _records, _signer, _snapshot
 
 site = capture_server.site
 browser = capture_server.browser
@@ -145,7 +145,7 @@ def test_capture_through_a_connect_proxy(
         responses = [r for r in records if r["type"] == "response"]
         assert len(responses) == result.counts["recorded"] >= (8 if url[4] == ":" else 1)
         assert all(r["ip"] is None for r in responses)  # the proxy connected, not custody
-        prov_bytes = result.artifacts["provenance"].path.read_bytes()
+        prov_bytes = _snapshot(result, "provenance")
         prov = json.loads(prov_bytes)
         assert prov["proxy"]["url"] == f"http://127.0.0.1:{proxy.port}"
         assert prov["proxy"]["authenticated"] is True

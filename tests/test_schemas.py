@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from warcio.archiveiterator import ArchiveIterator
 
 from custody import keys, store
 from custody.capture import batch
 from custody.capture.browser import BrowserSession
 from custody.capture.proxy import Proxy
+from custody.capture.units import read_record
 from custody.capture.web import CaptureOptions, capture_page
 from custody.case import open_case
 
@@ -33,7 +35,7 @@ SCHEMAS = ROOT / "schemas"
 ID_BASE = "https://custody.invalid/schemas/"
 PHOTO = ROOT / "examples" / "photo-with-gps.jpg"
 # Disclosure kinds whose artifacts are JSON records; each kind is also its schema's name.
-RECORD_KINDS = {"file-details", "case-details", "capture-details", "capture-provenance"}
+RECORD_KINDS = {"file-details", "case-details", "capture-details"}
 # Only a real capture produces these (test_real_capture_validates).
 CAPTURE_SCHEMAS = {"capture-details", "capture-provenance", "cli-output/capture"}
 CHAT_SCHEMAS = {"message"}  # validated by tests/test_chat_import.py on real imports
@@ -116,6 +118,31 @@ def _case_files(case: Path, produced: Produced) -> None:
             sha256 = disclosure["sha256"]
             record = case / "objects" / "sha256" / sha256[:2] / sha256
             produced.append((kind, f"{case.name} {kind} {sha256}", _load(record)))
+
+
+def _provenances(case: Path, produced: Produced) -> None:
+    """The provenance record of every capture in the case: the last record of its WARC."""
+    opened = open_case(case)
+    for i, line in enumerate((case / "log" / "entries.jsonl").read_bytes().splitlines()):
+        entry = json.loads(line)["entry"]
+        if entry["type"] != "capture":
+            continue
+        disclosure = store.read_disclosure(opened, entry["subject"]["artifact"])
+        warc = opened.object_path(disclosure.sha256)
+        with warc.open("rb") as fh:
+            records = ArchiveIterator(fh)
+            for rec in records:
+                records.read_to_end(rec)
+                offset = records.get_record_offset()
+        headers, block = read_record(warc, offset)
+        assert headers["WARC-Target-URI"].startswith("urn:custody:provenance:")
+        produced.append(
+            ("capture-provenance", f"{case.name} entry {i} provenance", _load_bytes(block))
+        )
+
+
+def _load_bytes(data: bytes) -> Any:
+    return json.loads(data)
 
 
 def _home_files(home: Path, produced: Produced) -> None:
@@ -327,8 +354,17 @@ def captured(
         browser=browser,
     )  # fmt: skip
     assert result.status == "COMPLETE", result.reasons
+    # A server whose certificate does not validate: recorded, PARTIAL.
+    assert site.selfsigned_base is not None
+    options = CaptureOptions(allow_private=True, timeout=20.0)
+    unverified = capture_page(
+        open_case(case), site.selfsigned_base + "/data.json", options, signer=signer, home=home,
+        browser=browser,
+    )  # fmt: skip
+    assert unverified.status == "PARTIAL", unverified.reasons
     # What a proxied capture records about its proxy (the one place a proxy shows).
-    proxied = json.loads(result.artifacts["provenance"].path.read_bytes())
+    warc = result.artifacts["warc"].path
+    proxied = json.loads(read_record(warc, result.records["provenance"].offset)[1])
     proxy = Proxy.parse("http://ana:pw@[2001:db8::1]:3128")
     proxied["proxy"] = proxy.describe(address_check=True)
     proxied["options"]["proxy"] = proxy.public_url
@@ -343,6 +379,7 @@ def captured(
     out.append(("cli-output/log", "log", _json(cli, "log", "--case", str(case))))
     out.append(("verify-report", "verify", _json(cli, "verify", str(case), "--deep")))
     _case_files(case, out)
+    _provenances(case, out)
     return out
 
 
@@ -360,7 +397,10 @@ def test_real_capture_validates(captured: Produced) -> None:
     assert any(p["credentials"] and p["credentials"]["scrubbed_headers"] for p in provenance)
     assert any(p["proxy"] for p in provenance) and any(not p["credentials"] for p in provenance)
     assert any(p["truncated"] for p in provenance)
-    assert all(p["artifacts"]["warc"]["size"] > 0 for p in provenance)
+    assert all(p["records"] > 0 for p in provenance)
+    assert any(not s["verified"] for p in provenance for s in p["tls"].values())
+    kinds = {doc["kind"] for name, _, doc in captured if name == "disclosure"}
+    assert kinds >= {"capture-warc", "capture-commitments", "capture-disclosures"}
     details = [doc for name, _, doc in captured if name == "capture-details"]
     assert {d.get("note") for d in details} == {"reported by A.", None}
     assert all(doc["verified"] for name, _, doc in captured if name == "verify-report")
@@ -377,11 +417,14 @@ def test_real_capture_validates(captured: Produced) -> None:
     doc["entry"]["subject"]["url"] = "https://example.org/"
     bad.append(("log-entry", "a URL in a capture subject", doc))
     doc = capture_entry("COMPLETE")
-    del doc["entry"]["subject"]["artifacts"]["screenshot"]
-    bad.append(("log-entry", "COMPLETE without a screenshot", doc))
+    del doc["entry"]["subject"]["units"]
+    bad.append(("log-entry", "a capture without per-record units", doc))
+    doc = capture_entry("COMPLETE")
+    doc["entry"]["subject"]["units"]["count"] = 1
+    bad.append(("log-entry", "a WARC of one record", doc))
     doc = capture_entry("PARTIAL")
-    del doc["entry"]["subject"]["artifacts"]["provenance"]
-    bad.append(("log-entry", "capture without provenance", doc))
+    del doc["entry"]["subject"]["artifacts"]["disclosures"]
+    bad.append(("log-entry", "capture without its disclosures", doc))
     doc = capture_entry("PARTIAL")
     doc["entry"]["subject"]["artifacts"]["har"] = doc["entry"]["subject"]["artifact"]
     bad.append(("log-entry", "unknown artifact role", doc))
@@ -398,9 +441,15 @@ def test_real_capture_validates(captured: Produced) -> None:
     doc = _first(captured, "capture-provenance")
     doc["options"]["note"] = "reported by A."
     bad.append(("capture-provenance", "the note in the provenance", doc))
-    doc = _first(captured, "capture-provenance", lambda d: bool(d["tls"]))
+    doc = _first(captured, "capture-provenance", lambda d: d["status"] == "COMPLETE" and d["tls"])
     next(iter(doc["tls"].values()))["verified"] = False
-    bad.append(("capture-provenance", "an unverified TLS session", doc))
+    bad.append(("capture-provenance", "COMPLETE with an unverified TLS session", doc))
+    doc = _first(captured, "capture-provenance", lambda d: d["status"] == "COMPLETE")
+    del doc["snapshots"]["screenshot"]
+    bad.append(("capture-provenance", "COMPLETE without a screenshot", doc))
+    doc = _first(captured, "capture-provenance")
+    doc["artifacts"] = {}
+    bad.append(("capture-provenance", "an unknown member", doc))
     doc = _first(captured, "capture-details")
     doc["url"] = "file:///etc/passwd"
     bad.append(("capture-details", "a non-http URL", doc))
@@ -420,6 +469,9 @@ def test_real_capture_validates(captured: Produced) -> None:
     doc = _first(captured, "cli-output/capture")
     doc["captures"][1]["entry"] = 3
     bad.append(("cli-output/capture", "a FAILED URL with an entry", doc))
+    doc = _first(captured, "cli-output/capture")
+    del doc["captures"][0]["records"]["provenance"]
+    bad.append(("cli-output/capture", "a capture without its provenance record", doc))
 
     accepted = [f"{name}: {why}" for name, why, doc in bad if not _errors(name, doc)]
     assert not accepted, "damaged documents were accepted:\n" + "\n".join(accepted)

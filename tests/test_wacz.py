@@ -25,9 +25,8 @@ import typer
 from typer.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from custody import canonical, keys, log, signing, store
-from custody import verify as case_verify
-from custody.capture import wacz
+from custody import keys, log, signing, store
+from custody.capture import seal, wacz
 from custody.capture.cdxj import surt_key
 from custody.case import Case, open_case
 from custody.cli import export_cmds
@@ -36,6 +35,7 @@ from custody.warc import WarcWriter
 
 from .capture_server import MARKER, Site, serve
 from .conftest import ROOT, Runner, make_case
+from .test_capture import _verify_case
 
 PEERS = ROOT / ".venv-peers" / "bin"
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -44,6 +44,9 @@ PAGE = f"<html><head><title>Synthetic &amp; page</title></head><body><h1>{MARKER
 PAGE += "<script src='/gz.js'></script></body></html>"
 DATA = b'{"message": "FETCHED-BY-SCRIPT"}'
 GZ = gzip.compress(b"document.title = 'GZIP-DECODED-OK';\n", mtime=0)
+CAPTURE_ID = "0123456789abcdef0123456789abcdef"
+DOM_URI = f"urn:custody:dom:{CAPTURE_ID}"
+PROVENANCE_URI = f"urn:custody:provenance:{CAPTURE_ID}"
 
 
 def _signer(home: Path) -> signing.Signer:
@@ -53,20 +56,23 @@ def _signer(home: Path) -> signing.Signer:
 
 
 def _seal_synthetic_capture(case: Case, home: Path, *, sensitive: bool = False) -> int:
-    """A capture entry as custody capture seals one, over a small hand-written WARC."""
+    """A capture sealed as custody capture seals one, over a small hand-written WARC."""
     buf = io.BytesIO()
     clock = iter(T0 + timedelta(seconds=i) for i in range(100))
     w = WarcWriter(buf, now=lambda: next(clock))
-    w.write_warcinfo({"software": "test"})
+    records = [w.write_warcinfo({"software": "test", "capture-id": CAPTURE_ID})]
 
     def exchange(path: str, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
         url = BASE + path
         rec = w.write_response(url, status_line=status, headers=headers, body=body)
-        w.write_request(
-            url,
-            request_line=f"GET {path} HTTP/1.1",
-            headers=[("Host", "www.example.test")],
-            concurrent_to=[rec.record_id],
+        records.append(rec)
+        records.append(
+            w.write_request(
+                url,
+                request_line=f"GET {path} HTTP/1.1",
+                headers=[("Host", "www.example.test")],
+                concurrent_to=[rec.record_id],
+            )
         )
 
     exchange("/start", "HTTP/1.1 302 Found", [("Location", "/")], b"")
@@ -74,25 +80,16 @@ def _seal_synthetic_capture(case: Case, home: Path, *, sensitive: bool = False) 
     exchange("/data.json?b=2&a=1", "HTTP/1.1 200 OK", [("Content-Type", "application/json")], DATA)
     gz_headers = [("Content-Type", "application/javascript"), ("Content-Encoding", "gzip")]
     exchange("/gz.js", "HTTP/1.1 200 OK", gz_headers, GZ)
-    w.write_metadata(BASE + "/", b"note: about the page\r\n")
-    w.write_resource("urn:custody:test:note", b"a note", content_type="text/plain")
-    warc = store.store_bytes(case, buf.getvalue())
-    dom = store.store_bytes(case, PAGE.encode())
-    details = {"v": 1, "kind": "capture-details", "url": BASE + "/start"}
-    details |= {"final_url": BASE + "/", "sensitive": sensitive}
-    record = store.store_bytes(case, canonical.dumps(details))
-
-    def commit(kind: str, obj: store.StoredObject) -> str:
-        return store.commit(case, kind, obj.digests).commitment
-
-    subject = {
-        "artifact": commit("capture-warc", warc),
-        "details": commit("capture-details", record),
-        "artifacts": {"dom": commit("capture-dom", dom)},
-        "status": "COMPLETE",
-    }
-    with log.appending(case, _signer(home)) as app:
-        return app.append("capture", subject).seq
+    records.append(w.write_metadata(BASE + "/", b"note: about the page\r\n"))
+    records.append(w.write_resource(DOM_URI, PAGE.encode(), content_type="text/html"))
+    provenance = json.dumps({"kind": "capture-provenance", "status": "COMPLETE"}).encode()
+    records.append(w.write_metadata(PROVENANCE_URI, provenance, content_type="application/json"))
+    details = seal.details_record(BASE + "/start", BASE + "/", sensitive=sensitive, note=None)
+    buf.seek(0)
+    status = seal.CaptureStatus.COMPLETE
+    return seal.seal_capture(
+        case, buf, records, details, status, signer=_signer(home), home=home
+    ).seq
 
 
 @pytest.fixture
@@ -189,9 +186,9 @@ def test_export_structure_hashes_and_index(tmp_path: Path, captured: tuple[Case,
         "title": "Synthetic & page",
     }
     urls = sorted(json.loads(line.split(" ", 2)[2])["url"] for line in got["lines"])
-    assert urls == [  # responses and the resource; no request, metadata or warcinfo
+    assert urls == [  # responses and the DOM snapshot; no request, metadata or warcinfo
         *(BASE + p for p in ("/", "/data.json?b=2&a=1", "/gz.js", "/start")),
-        "urn:custody:test:note",
+        DOM_URI,
     ]
     assert any(line.startswith("test,example)/data.json?a=1&b=2 ") for line in got["lines"])
     assert got["package"]["custody"] == {
@@ -201,6 +198,7 @@ def test_export_structure_hashes_and_index(tmp_path: Path, captured: tuple[Case,
     }
     c = result.content
     assert (c.capture_entry, c.records_indexed, c.sensitive) == (seq, 5, False)
+    assert got["package"]["resources"][0]["path"] == f"archive/capture-{seq}.warc.gz"
 
 
 def test_export_is_deterministic_and_reads_only(tmp_path: Path, captured: tuple[Case, int]) -> None:
@@ -240,14 +238,27 @@ def test_altered_warc_is_refused_with_exit_3(tmp_path: Path, captured: tuple[Cas
     assert list(tmp_path.glob("*.wacz")) == [] and list(tmp_path.glob(".tmp*")) == []
 
 
-def test_altered_dom_is_refused(tmp_path: Path, captured: tuple[Case, int]) -> None:
+def test_title_comes_from_the_dom_record_only(
+    tmp_path: Path, home: Path, captured: tuple[Case, int]
+) -> None:
     case, seq = captured
-    entry = wacz.find_capture(case, str(seq))
-    dom = case.object_path(store.read_disclosure(case, entry.subject["artifacts"]["dom"]).sha256)
-    dom.chmod(0o644)
-    dom.write_bytes(b"<title>Forged</title>")
-    with pytest.raises(IntegrityError, match="capture-dom"):
-        wacz.export_wacz(case, str(seq), tmp_path / "out.wacz")
+    assert wacz.export_wacz(case, str(seq), tmp_path / "a.wacz").content.title == (
+        "Synthetic & page"
+    )
+    # a response that looks like a DOM is not one: only urn:custody:dom: records count
+    buf = io.BytesIO()
+    w = WarcWriter(buf)
+    records = [w.write_warcinfo({"software": "test"})]
+    fake = b"<title>Not the DOM</title>"
+    records.append(
+        w.write_response(BASE + "/", status_line="HTTP/1.1 200 OK", headers=[], body=fake)
+    )
+    records.append(w.write_metadata(PROVENANCE_URI, b"{}", content_type="application/json"))
+    details = seal.details_record(BASE + "/", BASE + "/", sensitive=False, note=None)
+    buf.seek(0)
+    status = seal.CaptureStatus.PARTIAL
+    other = seal.seal_capture(case, buf, records, details, status, signer=_signer(home), home=home)
+    assert wacz.export_wacz(case, str(other.seq), tmp_path / "b.wacz").content.title is None
 
 
 def test_naming_a_capture(tmp_path: Path, captured: tuple[Case, int]) -> None:
@@ -300,7 +311,7 @@ def test_cli_json_and_record(
         "artifact": capture.subject["artifact"],
     }
     assert doc["sha256"].encode() not in case.entries.read_bytes()  # commitments only
-    report = case_verify.verify_case(case)
+    report = _verify_case(case)
     assert report.ok, [f.to_dict() for f in report.findings]
 
 

@@ -141,7 +141,7 @@ def _check_entries(case: Case, report: Report, st: _State) -> None:
             report.error("bad-signature", f"{where} has an invalid signature", offset=offset)
         else:
             report.count("signatures")
-            if entry.type == "import":
+            if entry.type in ("import", "capture"):  # units re-checked by verify --deep
                 st.imports.append(entry)
             if pending is not None:
                 st.keys, st.active, st.principals = pending.keys, pending.active, pending.principals
@@ -382,10 +382,12 @@ def verify_case(
             expected = _check_artifacts(case, st, report, deep)
             _check_files(case, st, expected, report)
             if deep:
+                from custody.capture.units import check_capture
                 from custody.chat.units import check_import
 
                 for imported in st.imports:
-                    for problem in check_import(case, imported):
+                    check = check_capture if imported.type == "capture" else check_import
+                    for problem in check(case, imported):
                         report.error(problem.code, f"entry {imported.seq}: {problem.message}")
             for kid in st.keys:
                 if not (case.keys / (kid.split(":", 1)[1] + ".pub")).is_file():

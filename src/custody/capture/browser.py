@@ -7,9 +7,10 @@ on ``PATH``, else a Playwright-managed Chromium under ``PLAYWRIGHT_BROWSERS_PATH
 
 The browser is headless, with a fresh profile (Playwright's temporary user-data-dir per
 launch, and a new browser context per capture), ``--no-sandbox`` only when running as
-root, and no network of its own: its proxy is a local port that refuses connections, so
-anything the capture does not intercept and record (pre-connections, WebSockets,
-WebRTC) fails instead of reaching a server unseen.
+root, Chromium's own pop-up blocker on as in a normal browser (Playwright turns it off:
+``--disable-popup-blocking`` is left out), and no network of its own: its proxy is a
+local port that refuses connections, so anything the capture does not intercept and
+record (pre-connections, WebSockets, WebRTC) fails instead of reaching a server unseen.
 
 A :class:`BrowserSession` runs Playwright on its own event-loop thread, so synchronous
 code (the CLI, tests sharing one browser) can run captures on it, one at a time; a batch
@@ -48,6 +49,7 @@ BASE_ARGS = (
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--proxy-bypass-list=<-loopback>",
 )
+_DROPPED_DEFAULTS = ("--disable-popup-blocking",)  # Playwright's; a normal browser blocks
 _MANAGED = ("chromium-*/chrome-linux*/chrome", "chromium_headless_shell-*/chrome-linux*/*shell")
 
 
@@ -180,6 +182,7 @@ class BrowserSession:
             executable_path=str(self.chromium.path),
             headless=True,
             args=self.args,
+            ignore_default_args=list(_DROPPED_DEFAULTS),
             chromium_sandbox=os.geteuid() != 0,
             handle_sigint=False,
             handle_sigterm=False,
@@ -206,6 +209,7 @@ class BrowserSession:
             "executable_sha256": _sha256_or_none(self.chromium.path),
             "args": list(self.args),
             "headless": True,
+            "popup_blocker": True,
         }
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -20,7 +20,8 @@ import json
 import re
 import socket
 import zlib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
@@ -58,15 +59,20 @@ class WarcIndex:
     size: int
     dates: dict[str, str]  # target URI -> WARC-Date of its first response record
     error: str | None = None  # set when the WARC does not parse (lines are then partial)
+    heads: dict[str, bytes] = field(default_factory=dict)  # target URI -> first bytes kept
 
 
-def _cdxj_line(rec: Any, records: ArchiveIterator, filename: str) -> tuple[str, str] | None:
-    """(CDXJ line, WARC-Date) of one record, or None if it is not indexed."""
+def _cdxj_line(
+    rec: Any, records: ArchiveIterator, filename: str, keep: Callable[[str], bool] | None = None
+) -> tuple[str, str, bytes | None] | None:
+    """(CDXJ line, WARC-Date, first MiB of the content if ``keep(uri)``) of one record,
+    or None if it is not indexed."""
     kind = rec.rec_type
     uri = rec.rec_headers.get_header("WARC-Target-URI")
     date = rec.rec_headers.get_header("WARC-Date") or ""
     if kind not in INDEXED_TYPES or not uri:
         return None
+    head = rec.content_stream().read(_CHUNK) if keep is not None and keep(uri) else None
     fields: dict[str, str] = {"url": uri}
     http = rec.http_headers
     if kind == "revisit":
@@ -88,16 +94,20 @@ def _cdxj_line(rec: Any, records: ArchiveIterator, filename: str) -> tuple[str, 
     stamp = re.sub(r"\D", "", date[:19])
     if len(stamp) != 14:
         raise ValueError(f"the record at byte {fields['offset']} has no valid WARC-Date")
-    return f"{surt_key(uri)} {stamp} {json.dumps(fields)}", date
+    return f"{surt_key(uri)} {stamp} {json.dumps(fields)}", date, head
 
 
-def index_warc(stream: BinaryIO, filename: str) -> WarcIndex:
+def index_warc(
+    stream: BinaryIO, filename: str, *, keep: Callable[[str], bool] | None = None
+) -> WarcIndex:
     """Index the response, resource and revisit records of a WARC, reading it once, to EOF.
 
     Offsets and lengths are those of each record's gzip member in the file (or of the
     record, for an uncompressed WARC), as a WACZ reader needs them for range requests.
     A WARC that does not parse is still read to the end and hashed, so the caller can
     tell an altered file (integrity) from one that never parsed (input): see ``error``.
+    The first MiB of the content of each indexed record whose URI ``keep`` accepts is
+    kept in ``heads`` (a capture's DOM snapshot, for the page title).
 
     Raises:
         StorageError: the stream cannot be read.
@@ -105,13 +115,16 @@ def index_warc(stream: BinaryIO, filename: str) -> WarcIndex:
     reader = _HashingReader(stream)
     lines: list[str] = []
     dates: dict[str, str] = {}
+    heads: dict[str, bytes] = {}
     error = None
     try:
         records = ArchiveIterator(reader)
         for rec in records:
-            got = _cdxj_line(rec, records, filename)
+            got = _cdxj_line(rec, records, filename, keep)
             if got is not None:
                 lines.append(got[0])
+                if got[2] is not None:
+                    heads.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), got[2])
                 if rec.rec_type == "response":
                     dates.setdefault(rec.rec_headers.get_header("WARC-Target-URI"), got[1])
     except (ArchiveLoadFailed, ValueError, EOFError, zlib.error) as exc:
@@ -122,7 +135,7 @@ def index_warc(stream: BinaryIO, filename: str) -> WarcIndex:
     except OSError as exc:
         raise StorageError(f"cannot read the WARC: {exc.strerror or exc}") from exc
     lines.sort(key=lambda line: line.encode("utf-8"))
-    return WarcIndex(lines, reader.sha256.hexdigest(), reader.size, dates, error)
+    return WarcIndex(lines, reader.sha256.hexdigest(), reader.size, dates, error, heads)
 
 
 # --- SURT keys ---------------------------------------------------------------------------

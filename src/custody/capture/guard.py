@@ -24,11 +24,13 @@ proxy (``--proxy``) the address check is made on the target's name instead: see
 from __future__ import annotations
 
 import _ssl
+import contextlib
 import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 
 from custody.capture import http1
 from custody.capture.proxy import Proxy, open_tunnel
@@ -254,6 +256,9 @@ def perform(
     tunnel); never raises.
 
     Blocked requests, network errors and cut-short bodies are described in the result.
+    An https server whose certificate fails validation under ``tls`` is still recorded:
+    the refused handshake's reason is kept, and the exchange is made over a second
+    connection that does not validate (:class:`TlsSession` ``verify_error``).
     """
     started = datetime.now(UTC)
     try:
@@ -261,20 +266,75 @@ def perform(
     except (ValueError, WarcHeaderError) as exc:
         return Exchange(request, started, "", (), error=str(exc))
     base = Exchange(request, started, request_line, headers)
-    try:
-        raw_sock = _open(scheme, host, port, policy, limits, proxy)
-    except BlockedRequest as exc:
-        return replace(base, blocked=exc.reason)
-    except CustodyError as exc:
-        return replace(base, error=exc.message)
+    refused: tuple[str, tuple[bytes, ...]] | None = None
+    while True:
+        try:
+            raw_sock = _open(scheme, host, port, policy, limits, proxy)
+        except BlockedRequest as exc:
+            return replace(base, blocked=exc.reason)
+        except CustodyError as exc:
+            return replace(base, error=exc.message)
+        ctx = tls if refused is None else _unverified_context()
+        try:
+            return _exchange(base, raw_sock, ctx, host if scheme == "https" else None, head,
+                             limits, stopper, proxy, refused)  # fmt: skip
+        except _Refused as exc:
+            if refused is not None:  # cannot happen without validation; never loop
+                return replace(base, error=f"TLS certificate refused: {exc.reason}")
+            refused = (exc.reason, exc.chain)
+
+
+class _Refused(Exception):
+    """The TLS handshake refused the server's certificate (validation failed)."""
+
+    def __init__(self, reason: str, chain: tuple[bytes, ...]) -> None:
+        super().__init__(reason)
+        self.reason, self.chain = reason, chain
+
+
+@cache
+def _unverified_context() -> ssl.SSLContext:
+    """TLS for the second connection to a server whose certificate failed validation."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _exchange(
+    base: Exchange,
+    raw_sock: socket.socket,
+    tls: ssl.SSLContext,
+    tls_host: str | None,
+    head: bytes,
+    limits: Limits,
+    stopper: Stopper,
+    proxy: Proxy | None,
+    refused: tuple[str, tuple[bytes, ...]] | None,
+) -> Exchange:
+    """One exchange over ``raw_sock`` (TLS first when ``tls_host`` is set); closes it.
+
+    Raises:
+        _Refused: the certificate failed validation (nothing was sent).
+    """
+    request = base.request
     sock: socket.socket = raw_sock
     ip = None if proxy is not None else str(raw_sock.getpeername()[0])
     session, sent = None, False
     try:
         stopper.track(raw_sock)
-        if scheme == "https":
-            tls_sock = tls.wrap_socket(raw_sock, server_hostname=host)
-            sock, session = tls_sock, _session(tls_sock)
+        if tls_host is not None:
+            tls_sock = tls.wrap_socket(
+                raw_sock, server_hostname=tls_host, do_handshake_on_connect=False
+            )
+            sock = tls_sock
+            try:
+                tls_sock.do_handshake()
+            except ssl.SSLCertVerificationError as exc:
+                why = f"{exc.verify_message} (OpenSSL verify code {exc.verify_code})"
+                raise _Refused(why, _chain(tls_sock)) from None
+            session = _session(tls_sock, refused)
         sock.settimeout(limits.read_timeout)
         sock.sendall(head + request.body)
         sent = True
@@ -284,14 +344,13 @@ def perform(
             while 100 <= status < 200 and status != 101:  # interim responses
                 raw = http1.read_head(rfile)
                 status_line, status, fields = http1.parse_head(raw)
-            body = http1.Body(rfile, limits.max_resource_bytes, stopper)
+            body = http1.Body(rfile, limits.max_resource_bytes, stopper, raw_sock)
             http1.read_body(request.method, status, fields, body)
         response = Response(status_line, status, fields, raw, bytes(body.data), body.truncated)
         return replace(base, ip=ip, tls=session, response=response, sent=True)
-    except ssl.SSLCertVerificationError as exc:
-        return replace(base, ip=ip, error=f"TLS certificate refused: {exc.verify_message}")
     except (OSError, ValueError) as exc:
-        why = "capture stopped" if stopper.stopped else f"{type(exc).__name__}: {exc}"
+        cut = stopper.was_cut(raw_sock)
+        why = "capture stopped" if cut else f"{type(exc).__name__}: {exc}"
         return replace(base, ip=ip, tls=session, error=why, sent=sent)
     finally:
         stopper.forget(raw_sock)
@@ -299,13 +358,26 @@ def perform(
         raw_sock.close()
 
 
-def _session(sock: ssl.SSLSocket) -> TlsSession:
+def _chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
+    """The certificates the server presented in this session, DER, leaf first."""
     chain: tuple[bytes, ...] = ()
     sslobj = getattr(sock, "_sslobj", None)
     getter = getattr(sslobj, "get_unverified_chain", None)  # private until Python 3.13
     if getter is not None:
         chain = tuple(c.public_bytes(_ssl.ENCODING_DER) for c in getter() or ())
-    if not chain and (leaf := sock.getpeercert(binary_form=True)):
-        chain = (leaf,)
+    if not chain:
+        with contextlib.suppress(ValueError):
+            if leaf := sock.getpeercert(binary_form=True):
+                chain = (leaf,)
+    return chain
+
+
+def _session(sock: ssl.SSLSocket, refused: tuple[str, tuple[bytes, ...]] | None) -> TlsSession:
+    chain = _chain(sock)
     cipher = sock.cipher()
-    return TlsSession(sock.version() or "", cipher[0] if cipher else "", chain)
+    error = None
+    if refused is not None:
+        error = refused[0]
+        if refused[1] and refused[1] != chain:
+            error += "; this session presented another chain than the refused handshake"
+    return TlsSession(sock.version() or "", cipher[0] if cipher else "", chain, error)

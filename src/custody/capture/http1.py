@@ -10,6 +10,7 @@ after transfer decoding (chunks joined) and before content decoding.
 from __future__ import annotations
 
 import io
+import socket
 from urllib.parse import urlsplit
 
 from custody.capture.recorder import Headers, OutgoingRequest, Stopper
@@ -80,8 +81,14 @@ def parse_head(raw: bytes) -> tuple[str, int, Headers]:
 class Body:
     """Reads a body under a size cap; records why it stopped early."""
 
-    def __init__(self, rfile: io.BufferedReader, cap: int, stopper: Stopper) -> None:
-        self.rfile, self.cap, self.stopper = rfile, cap, stopper
+    def __init__(
+        self,
+        rfile: io.BufferedReader,
+        cap: int,
+        stopper: Stopper,
+        sock: socket.socket | None = None,
+    ) -> None:
+        self.rfile, self.cap, self.stopper, self.sock = rfile, cap, stopper, sock
         self.data = bytearray()
         self.truncated: str | None = None
 
@@ -100,8 +107,9 @@ class Body:
             except OSError:
                 chunk = b""
             if not chunk:
-                if self.stopper.stopped or size is not None:
-                    self.truncated = "time" if self.stopper.stopped else "disconnect"
+                cut = self.stopper.was_cut(self.sock)
+                if cut or size is not None:
+                    self.truncated = "time" if cut else "disconnect"
                     return False
                 return True
             self.data += chunk
@@ -125,7 +133,7 @@ def read_body(method: str, status: int, headers: Headers, b: Body) -> None:
             try:
                 size = int(size_line, 16)
             except ValueError:
-                b.truncated = "time" if b.stopper.stopped else "disconnect"
+                b.truncated = "time" if b.stopper.was_cut(b.sock) else "disconnect"
                 return
             if size == 0:
                 while b.line() not in (b"\r\n", b"\n", b""):

@@ -75,6 +75,7 @@ class Interceptor:
         self.failed: list[dict[str, str]] = []
         self.truncated: list[dict[str, str]] = []
         self.tls_sessions: dict[str, dict[str, Any]] = {}
+        self.unverified: dict[str, str] = {}  # https origins whose certificate failed validation
         self.fatal: BaseException | None = None
         self._cdp: CDPSession | None = None
 
@@ -166,6 +167,8 @@ class Interceptor:
         if ex.tls is not None:
             origin = "/".join(url.split("/", 3)[:3])
             self.tls_sessions.setdefault(origin, _tls_summary(ex))
+            if ex.tls.verify_error is not None:
+                self.unverified.setdefault(origin, ex.tls.verify_error)
         if resp.truncated:
             self.note("truncated", url, f"WARC-Truncated: {resp.truncated}")
             return await self._fail(rid)
@@ -196,6 +199,12 @@ class Interceptor:
                 return False
             await asyncio.sleep(0.05)
 
+    async def cut(self, grace: float = 2.0) -> None:
+        """End the requests in flight now (their responses are recorded cut short, the
+        browser's requests fail); later requests are still served."""
+        self.stopper.cut()
+        await self.quiet(0, grace)
+
     async def close(self, grace: float = 5.0) -> int:
         """Stop: cut in-flight requests short, record them, detach. Returns abandoned count."""
         self.stopper.stop()
@@ -223,5 +232,6 @@ def _tls_summary(ex: Exchange) -> dict[str, Any]:
         "version": ex.tls.version,
         "cipher": ex.tls.cipher,
         "chain_sha256": [hashlib.sha256(der).hexdigest() for der in ex.tls.chain],
-        "verified": True,  # unverified chains are refused (the request fails)
+        "verified": ex.tls.verify_error is None,
+        "verify_error": ex.tls.verify_error,
     }

@@ -2,13 +2,15 @@
 :mod:`custody.capture.web` for the whole capture and its time bounds).
 
 No alteration of the page: no ad blocking, no banner clicking. Dialogs are dismissed,
-pop-ups are noted (their requests are recorded like any other), WebSockets are refused
-(not recordable), downloads are not accepted and service workers are blocked.
+pop-ups are noted and closed at once (not captured; a request one made before it closed
+is recorded like any other), WebSockets are refused (not recordable), downloads are not
+accepted (their responses are recorded; they are listed) and service workers are blocked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from playwright.async_api import Browser, Dialog, Page, WebSocketRoute
+from playwright.async_api import Browser, Dialog, Download, Page, WebSocketRoute
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from playwright._impl._api_structures import StorageState
 
 SNAPSHOTS = ("screenshot", "pdf", "dom", "text")
+LISTED = 200  # dialogs, pop-ups and downloads listed in the provenance (totals stay exact)
+
+
+_EVENTS = ("dialogs", "popups", "downloads")
 
 
 @dataclass
@@ -44,9 +50,12 @@ class Outcome:
     redirects: list[dict[str, Any]] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     snapshots: dict[str, bytes] = field(default_factory=dict)
+    snapshot_times: dict[str, datetime] = field(default_factory=dict)
     scroll_steps: int = 0
     dialogs: list[dict[str, str]] = field(default_factory=list)
     popups: list[str] = field(default_factory=list)
+    downloads: list[dict[str, str]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_EVENTS, 0))
     network: dict[str, Any] = field(default_factory=dict)  # the interceptor's tallies
     browser: dict[str, Any] = field(default_factory=dict)
 
@@ -68,7 +77,13 @@ async def _load(page: Page, url: str, options: CaptureOptions, out: Outcome, lef
         return
     except PlaywrightError as exc:
         out.nav_error = _first_line(exc)
-        out.reasons.append(f"the page did not load: {out.nav_error}")
+        if "Download is starting" in out.nav_error:
+            out.reasons.append(
+                "the URL is a download (Content-Disposition: attachment): its response is "
+                "recorded, but there is no page to render"
+            )
+        else:
+            out.reasons.append(f"the page did not load: {out.nav_error}")
         return
     if response is None:
         return
@@ -111,12 +126,33 @@ async def _snapshots(page: Page, options: CaptureOptions, out: Outcome) -> None:
         "dom": lambda: _utf8(page.content()),
         "text": lambda: _utf8(page.evaluate("() => document.body ? document.body.innerText : ''")),
     }
+    hung = False
     for kind in SNAPSHOTS:
+        if hung:
+            out.reasons.append(f"no {kind}: the page stopped responding")
+            continue
         try:
+            out.snapshot_times[kind] = datetime.now(UTC)
             out.snapshots[kind] = await _bounded(takers[kind](), wait)
         except (PlaywrightError, TimeoutError) as exc:
             why = "timed out" if isinstance(exc, TimeoutError) else _first_line(exc)
             out.reasons.append(f"no {kind}: {why}")
+            hung = isinstance(exc, TimeoutError) and not await _responds(page)
+
+
+async def _responds(page: Page) -> bool:
+    """Whether the page's main thread still runs scripts (a busy loop blocks it)."""
+    try:
+        await _bounded(page.evaluate("() => 1"), 1.0)
+    except (PlaywrightError, TimeoutError):
+        return False
+    return True
+
+
+def _count(out: Outcome, event: str) -> bool:
+    """Count one page event; True while it should still be listed."""
+    out.totals[event] += 1
+    return out.totals[event] <= LISTED
 
 
 async def _utf8(text: Awaitable[Any]) -> bytes:
@@ -153,13 +189,27 @@ async def drive(
             await ws.close(code=1008, reason="refused by the capture")
 
         async def on_dialog(dialog: Dialog) -> None:
-            out.dialogs.append({"type": dialog.type, "message": dialog.message[:500]})
-            await dialog.dismiss()
+            if _count(out, "dialogs"):
+                out.dialogs.append({"type": dialog.type, "message": dialog.message[:500]})
+            with contextlib.suppress(PlaywrightError):
+                await dialog.dismiss()
+
+        async def on_popup(popup: Page) -> None:
+            if _count(out, "popups"):
+                out.popups.append(popup.url[:2000])
+            with contextlib.suppress(PlaywrightError):
+                await popup.close()
+
+        def on_download(download: Download) -> None:
+            if _count(out, "downloads"):
+                name = download.suggested_filename[:300]
+                out.downloads.append({"url": download.url[:2000], "filename": name})
 
         await context.route_web_socket(re.compile(".*"), on_websocket)
         page = await context.new_page()
-        context.on("page", lambda popup: out.popups.append(popup.url))
+        context.on("page", on_popup)
         page.on("dialog", on_dialog)
+        page.on("download", on_download)
         out.user_agent = str(await _bounded(page.evaluate("() => navigator.userAgent"), 10))
         report.enter(Phase.LOADING)
         await _load(page, url, options, out, deadline - time.monotonic())
@@ -168,8 +218,10 @@ async def drive(
             out.scroll_steps = await _scroll(page, options, icpt, deadline)
         report.enter(Phase.SETTLING)
         left = deadline - time.monotonic()
-        if not await icpt.quiet(options.settle_seconds, left) and not out.reasons:
-            out.reasons.append(f"the network did not settle within {options.timeout:g} s")
+        if not await icpt.quiet(options.settle_seconds, left):
+            if not out.reasons:
+                out.reasons.append(f"the network did not settle within {options.timeout:g} s")
+            await icpt.cut()  # the snapshots show the page as it is now, without waiting
         report.enter(Phase.SNAPSHOTS)
         await _snapshots(page, options, out)
         out.final_url = page.url
@@ -188,6 +240,11 @@ async def drive(
         out.reasons.append(f"{c['refused']} request(s) refused: over the request or size limit")
     if abandoned:
         out.reasons.append(f"{abandoned} request(s) still open at the end were not recorded")
+    for origin, why in icpt.unverified.items():
+        out.reasons.append(
+            f"the TLS certificate of {origin} did not validate ({why}): its exchanges are "
+            "recorded, but the server's identity is not established"
+        )
     out.network = {"counts": dict(c), "blocked": icpt.blocked, "failed": icpt.failed}
     out.network |= {"truncated": icpt.truncated, "tls": icpt.tls_sessions}
     out.ended = datetime.now(UTC)

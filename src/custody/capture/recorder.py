@@ -20,7 +20,11 @@ tunnel of the investigator's proxy: :mod:`custody.capture.proxy`), and
 - a ``metadata`` record when the head as received cannot be re-serialised byte for byte
   (odd spacing, folded or malformed lines): its raw bytes, base64, so nothing is lost;
 - a ``metadata`` record with the PEM certificate chain the server presented in *that* TLS
-  session, once per origin and chain.
+  session, once per origin and chain, whether or not it validated (a chain that failed
+  validation is recorded all the same; the provenance says why it failed).
+
+After the browser part, :mod:`custody.capture.web` adds the snapshots (``resource``
+records) and the provenance (a ``metadata`` record, last) through :meth:`WarcRecorder.add`.
 
 The browser then gets the response through ``Fetch.fulfillRequest``, content-decoded by
 custody (Chromium does not decode fulfilled bodies).
@@ -93,6 +97,7 @@ class TlsSession:
     version: str
     cipher: str
     chain: tuple[bytes, ...]  # DER, leaf first, as the server presented it
+    verify_error: str | None = None  # why validation failed; None: the chain validated
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +132,16 @@ class Exchange:
 
 
 class Stopper:
-    """Ends every in-flight request at once (capture deadline): sockets are shut down."""
+    """Ends in-flight requests: sockets are shut down, so their reads end at once.
+
+    :meth:`cut` ends the requests in flight now (the capture's time is up, its snapshots
+    must not wait on the network); :meth:`stop` ends them and every later one.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sockets: set[ssl.SSLSocket | socket.socket] = set()
+        self._cut: set[int] = set()  # ids of the sockets shut down here
         self.stopped = False
 
     def track(self, sock: socket.socket) -> None:
@@ -144,13 +154,24 @@ class Stopper:
     def forget(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.discard(sock)
+            self._cut.discard(id(sock))
+
+    def was_cut(self, sock: socket.socket | None) -> bool:
+        """True if ``sock`` (None: any request) was ended here rather than by its server."""
+        with self._lock:
+            return self.stopped or (sock is not None and id(sock) in self._cut)
+
+    def cut(self) -> None:
+        with self._lock:
+            for sock in self._sockets:
+                self._cut.add(id(sock))
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def stop(self) -> None:
         with self._lock:
             self.stopped = True
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        self.cut()
 
 
 def _decode(data: bytes, coding: str, cap: int) -> bytes:
@@ -217,6 +238,10 @@ class WarcRecorder:
             StorageError: writing fails.
         """
         return self._keep(self.writer.write_warcinfo(fields))
+
+    def add(self, record: WrittenRecord) -> WrittenRecord:
+        """Keep a record written directly with :attr:`writer` (a snapshot, the provenance)."""
+        return self._keep(record)
 
     def record(self, ex: Exchange) -> WrittenRecord | None:
         """Write the records of one exchange (nothing if no request was sent).

@@ -8,11 +8,12 @@ it, built when asked and never stored in the case. The WACZ holds:
   written and again while it is copied);
 - ``indexes/index.cdx``: a CDXJ index (SURT key, 14-digit timestamp, JSON with url, mime,
   status, digest, length, offset, filename) of every response, resource and revisit record,
-  with offsets and lengths measured while reading the gzip-per-record WARC. Plain ``.cdx``
+  with offsets and lengths measured while reading the gzip-per-record WARC (the snapshots,
+``resource`` records under ``urn:custody:<role>:<capture id>``, are indexed too). Plain ``.cdx``
   because ReplayWeb.page loads ``.cdx``/``.cdxj`` (or ZipNum ``.idx``) and pywb's
   ``wb-manager add --unpack-wacz`` takes ``.cdx``/``.cdx.gz``;
 - ``pages/pages.jsonl``: the captured page (its final URL), with the time of its response
-  record and the title of the DOM snapshot;
+  record and the title of the DOM snapshot (the WARC's ``urn:custody:dom:…`` record);
 - ``datapackage.json`` (``profile: data-package``, ``wacz_version: 1.1.1``) listing every
   file with ``sha256:<hex>`` and size, and ``datapackage-digest.json`` with its hash.
 
@@ -48,7 +49,7 @@ INDEX_PATH = "indexes/index.cdx"
 PAGES_PATH = "pages/pages.jsonl"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _CHUNK = 1 << 20
-_TITLE_SCAN = 1 << 20  # the title is looked for in the DOM's first MiB
+DOM_PREFIX = "urn:custody:dom:"  # the DOM snapshot's record (the title is in its first MiB)
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -97,7 +98,6 @@ class _Capture:
     warc: store.StoredObject
     warc_commitment: str
     details: dict[str, Any]
-    title: str | None
 
 
 # --- naming a capture ---------------------------------------------------------------------
@@ -163,9 +163,8 @@ def _verified(
     return store.StoredObject(hashing.Digests(disc.sha256, None, disc.size), path)
 
 
-def _title(dom: Path) -> str | None:
-    with dom.open("rb") as fh:
-        head = fh.read(_TITLE_SCAN)
+def _title(index: WarcIndex) -> str | None:
+    head = next((v for k, v in sorted(index.heads.items()) if k.startswith(DOM_PREFIX)), b"")
     m = _TITLE.search(head)
     if m is None:
         return None
@@ -181,10 +180,7 @@ def _load_capture(case: Case, which: str) -> _Capture:
     details = strictjson.loads_strict(record.path.read_bytes())
     if not isinstance(details, dict) or not isinstance(details.get("url"), str):
         raise IntegrityError(f"the details record of capture entry {entry.seq} is malformed")
-    named = subject.get("artifacts")
-    dom = named.get("dom") if isinstance(named, dict) else None
-    title = _title(_verified(case, dom, "capture-dom").path) if dom is not None else None
-    return _Capture(entry, warc, str(subject["artifact"]), details, title)
+    return _Capture(entry, warc, str(subject["artifact"]), details)
 
 
 # --- the package ----------------------------------------------------------------------------
@@ -211,8 +207,8 @@ def write_wacz(out: BinaryIO, case: Case, which: str) -> WaczContent:
 
     Raises:
         UsageError: ``which`` names no capture.
-        IntegrityError: the WARC, details or DOM no longer match their commitments, or
-            the WARC changed while it was read.
+        IntegrityError: the WARC or details no longer match their commitments, or the
+            WARC changed while it was read.
         InputError: the WARC cannot be indexed.
         StorageError: reading or writing fails.
     """
@@ -220,7 +216,7 @@ def write_wacz(out: BinaryIO, case: Case, which: str) -> WaczContent:
     seq = cap.entry.seq
     name = f"capture-{seq}.warc" + (".gz" if _is_gzip(cap.warc.path) else "")
     with cap.warc.path.open("rb") as fh:
-        index = index_warc(fh, name)
+        index = index_warc(fh, name, keep=lambda uri: uri.startswith(DOM_PREFIX))
     if index.sha256 != cap.warc.digests.sha256 or index.size != cap.warc.digests.size:
         raise IntegrityError(
             f"the capture's WARC {cap.warc.path.name} was altered: it no longer matches "
@@ -233,8 +229,9 @@ def write_wacz(out: BinaryIO, case: Case, which: str) -> WaczContent:
     page_ts = index.dates.get(page_url) or index.dates.get(str(cap.details["url"]))
     page_ts = page_ts or str(cap.entry.body["claimed_time"])
     page: dict[str, Any] = {"id": f"capture-{seq}", "url": page_url, "ts": page_ts}
-    if cap.title:
-        page["title"] = cap.title
+    title = _title(index)
+    if title:
+        page["title"] = title
     files = {
         INDEX_PATH: "".join(line + "\n" for line in index.lines).encode("utf-8"),
         PAGES_PATH: _jsonl({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}, page),
@@ -253,7 +250,7 @@ def write_wacz(out: BinaryIO, case: Case, which: str) -> WaczContent:
         cap.warc_commitment,
         page_url,
         page_ts,
-        cap.title,
+        title,
         len(index.lines),
         dp_sha256,
         bool(cap.details.get("sensitive")),
@@ -323,7 +320,7 @@ def export_wacz(case: Case, which: str, out_path: Path, *, overwrite: bool = Fal
 
     Raises:
         UsageError: ``which`` names no capture, or ``out_path`` exists (without overwrite).
-        IntegrityError: the WARC (or details, DOM) no longer matches its commitment.
+        IntegrityError: the WARC (or details) no longer matches its commitment.
         InputError: the WARC cannot be indexed.
         StorageError: reading or writing fails.
     """

@@ -11,27 +11,36 @@ attachments) with :func:`custody.commitments.make_disclosure`. Two artifacts kee
 
 The ``import`` entry holds ``{"root", "count", "list"}``: the RFC 6962 root over the
 commitments (:func:`custody.commitments.commitments_root`), their count, and the commitment
-to the list artifact. :func:`check_import` recomputes all of it.
+to the list artifact. The design is shared with web capture (:mod:`custody.units`).
+:func:`check_import` recomputes all of it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from itertools import zip_longest
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from custody import canonical, commitments, hashing, log, store, strictjson
 from custody.case import Case
 from custody.chat.base import FileInfo, Message
 from custody.errors import CustodyError
+from custody.units import (
+    Problem,
+    UnitLists,
+    Unverifiable,
+    artifact_lines,
+    digests_of,
+    listed_units,
+    root_problems,
+    units_of,
+)
+
+__all__ = ["ATTACHMENT_KIND", "MESSAGE_KIND", "Problem", "UnitWriter", "check_import"]
 
 MESSAGE_KIND = "chat-message"
 ATTACHMENT_KIND = "chat-attachment"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _has_float(value: Any) -> bool:
@@ -59,23 +68,24 @@ def encode_message(doc: dict[str, Any], *, floats: bool = True) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _digests(data: bytes) -> hashing.Digests:
-    return hashing.Digests(
-        hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest(), len(data)
-    )
-
-
-@dataclass
 class UnitWriter:
     """Writes messages and their units' commitments and disclosures, in order."""
 
-    import_id: str
-    messages: BinaryIO
-    listing: BinaryIO
-    disclosures: BinaryIO
-    files: Mapping[str, FileInfo]  # by SHA-256: the package's files
-    commitments: list[str] = field(default_factory=list)
-    count_messages: int = 0
+    def __init__(
+        self,
+        import_id: str,
+        messages: BinaryIO,
+        listing: BinaryIO,
+        disclosures: BinaryIO,
+        files: Mapping[str, FileInfo],  # by SHA-256: the package's files
+    ) -> None:
+        self.import_id, self.messages, self.files = import_id, messages, files
+        self.units = UnitLists(listing, disclosures)
+        self.count_messages = 0
+
+    @property
+    def commitments(self) -> list[str]:
+        return self.units.commitments
 
     def add(self, message: Message) -> None:
         """Write one message line and commit it and its present attachments."""
@@ -90,74 +100,31 @@ class UnitWriter:
                 )
         line = encode_message(doc, floats=_has_float(dict(message.extra)))
         self.messages.write(line + b"\n")
-        self._commit(MESSAGE_KIND, doc["id"], _digests(line))
+        self.units.commit(MESSAGE_KIND, doc["id"], digests_of(line))
         for unit, digests in units:
-            self._commit(ATTACHMENT_KIND, unit, digests)
+            self.units.commit(ATTACHMENT_KIND, unit, digests)
         self.count_messages += 1
 
-    def _commit(self, kind: str, unit: str, digests: hashing.Digests) -> None:
-        disclosure = commitments.make_disclosure(kind, digests)
-        commitment = disclosure.commitment
-        # the RFC 8785 form of {"commitment": C, "unit": U}: both are ASCII without escapes
-        self.listing.write(f'{{"commitment":"{commitment}","unit":"{unit}"}}\n'.encode())
-        self.disclosures.write(disclosure.raw + b"\n")
-        self.commitments.append(commitment)
-
     def root(self) -> str:
-        return commitments.commitments_root(self.commitments)
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing :func:`check_import` found wrong."""
-
-    code: str
-    message: str
-
-
-class _Stop(Exception):
-    pass
-
-
-def _lines(case: Case, commitment: str, what: str) -> Iterator[bytes]:
-    """The lines of a committed artifact (without newlines); its digest checked at the end."""
-    disclosure = store.read_disclosure(case, commitment)
-    path = case.object_path(disclosure.sha256)
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with path.open("rb") as fh:
-            for line in fh:
-                digest.update(line)
-                size += len(line)
-                yield line.removesuffix(b"\n")
-    except OSError as exc:
-        raise _Stop(f"the {what} artifact cannot be read: {exc.strerror}") from None
-    if digest.hexdigest() != disclosure.sha256 or size != disclosure.size:
-        raise _Stop(f"the {what} artifact was altered")
+        return self.units.root()
 
 
 def _subject(subject: Mapping[str, Any]) -> tuple[str, int, str, str, str, str]:
-    units, artifacts = subject.get("units"), subject.get("artifacts")
-    ok = isinstance(units, dict) and isinstance(artifacts, dict)
-    root = units.get("root") if isinstance(units, dict) else None
-    count = units.get("count") if isinstance(units, dict) else None
-    refs = [units.get("list") if isinstance(units, dict) else None]
-    refs += [
+    try:
+        root, count, listing = units_of(subject)
+    except Unverifiable:
+        raise Unverifiable(
+            "the import entry's subject is malformed (units, artifacts, details)"
+        ) from None
+    artifacts = subject.get("artifacts")
+    refs = [
         artifacts.get(k) if isinstance(artifacts, dict) else None
         for k in ("messages", "disclosures")
     ]
     refs.append(subject.get("details"))
-    if not (
-        ok
-        and isinstance(root, str)
-        and _HEX64.fullmatch(root)
-        and type(count) is int
-        and count >= 0
-        and all(commitments.is_commitment(r) for r in refs)
-    ):
-        raise _Stop("the import entry's subject is malformed (units, artifacts, details)")
-    return root, count, str(refs[0]), str(refs[1]), str(refs[2]), str(refs[3])
+    if not all(commitments.is_commitment(r) for r in refs):
+        raise Unverifiable("the import entry's subject is malformed (units, artifacts, details)")
+    return root, count, listing, str(refs[0]), str(refs[1]), str(refs[2])
 
 
 def _details_files(case: Case, commitment: str) -> set[str]:
@@ -165,10 +132,10 @@ def _details_files(case: Case, commitment: str) -> set[str]:
     try:
         doc = strictjson.loads_strict(case.object_path(disclosure.sha256).read_bytes())
     except (OSError, CustodyError):
-        raise _Stop("the import details record cannot be read") from None
+        raise Unverifiable("the import details record cannot be read") from None
     files = doc.get("files") if isinstance(doc, dict) else None
     if not isinstance(files, list):
-        raise _Stop("the import details record lists no files")
+        raise Unverifiable("the import details record lists no files")
     return {str(f.get("sha256")) for f in files if isinstance(f, dict)}
 
 
@@ -186,17 +153,11 @@ def check_import(case: Case, entry: log.Entry) -> list[Problem]:
         root, count, listing, messages, disclosures, details = _subject(entry.subject)
         present = _details_files(case, details)
         found = _walk(case, listing, messages, disclosures, present, problems)
-    except _Stop as stop:
+    except Unverifiable as stop:
         return [*problems, Problem("import-unverifiable", str(stop))]
     except CustodyError as exc:
         return [*problems, Problem("import-unverifiable", exc.message)]
-    if len(found) != count:
-        problems.append(
-            Problem("units-count", f"{len(found)} units listed, the entry says {count}")
-        )
-    if commitments.commitments_root(found) != root:
-        problems.append(Problem("units-root", "the commitments do not give the logged Merkle root"))
-    return problems
+    return problems + root_problems(found, count, root)
 
 
 def _walk(
@@ -208,32 +169,14 @@ def _walk(
     problems: list[Problem],
 ) -> list[str]:
     found: list[str] = []
-    message_lines = _lines(case, messages, "messages")
+    message_lines = artifact_lines(case, messages, "messages")
     expected: list[tuple[str, str, int]] = []  # units the current message needs: (id, sha256, size)
-    for i, (row, disc) in enumerate(
-        zip_longest(
-            _lines(case, listing, "commitment list"), _lines(case, disclosures, "disclosures")
-        )
-    ):
-        if row is None or disc is None:
-            raise _Stop("the commitment list and the disclosures differ in length")
-        item = strictjson.loads_strict(row)
-        commitment, unit = item.get("commitment"), item.get("unit")
-        if not commitments.is_commitment(commitment) or not isinstance(unit, str):
-            raise _Stop(f"line {i + 1} of the commitment list is malformed")
+    for _, commitment, unit, disclosure in listed_units(case, listing, disclosures, problems):
         found.append(commitment)
-        disclosure = commitments.parse_disclosure(disc)
-        if disclosure.commitment != commitment:
-            problems.append(
-                Problem(
-                    "unit-commitment",
-                    f"unit {unit}: its disclosure does not hash to its commitment",
-                )
-            )
         if not expected:
             line = next(message_lines, None)
             if line is None:
-                raise _Stop(f"unit {unit} has no message line")
+                raise Unverifiable(f"unit {unit} has no message line")
             expected = _expected_units(line, present, problems)
         want_id, want_sha, want_size = expected.pop(0)
         if unit != want_id or (disclosure.sha256, disclosure.size) != (want_sha, want_size):

@@ -81,8 +81,12 @@ def _show_results(items: Sequence[BatchItem], case: Case) -> None:
         out.print(f"{result.status.value}  entry {result.seq}  {safe_text(result.final_url)}")
         for reason in result.reasons:
             out.print(f"  PARTIAL: {safe_text(reason)}", markup=False)
-        for kind, a in result.artifacts.items():
-            out.print(f"  {kind:10} sha256:{a.sha256}  {a.path.relative_to(case.root)}")
+        warc = result.artifacts["warc"]
+        out.print(f"  warc        sha256:{warc.sha256}  {warc.path.relative_to(case.root)}")
+        for role, rec in result.records.items():
+            out.print(f"  {role:10}  record at byte {rec.offset} of the WARC ({rec.length} bytes)")
+        count, root = result.units["count"], result.units["root"]
+        out.print(f"  {count} records, each committed (units root {root[:16]}…)")
         return
     out.print("STATUS    ENTRY  URL", markup=False)
     for item in items:

@@ -1,0 +1,177 @@
+"""Many units committed at once: a commitment list, a disclosures artifact, a Merkle root.
+
+A chat import commits to every message and attachment, a web capture to every WARC
+record; both use this one design (DESIGN section 5, docs/formats/commitments.md):
+
+* each unit gets a fresh disclosure (:func:`custody.commitments.make_disclosure`);
+* the *commitment list* artifact holds one RFC 8785 ``{"commitment": C, "unit": ID}`` a
+  line, in order (public: commitments reveal nothing about withheld units);
+* the *disclosures* artifact holds, on line *i*, the exact disclosure bytes of unit *i*
+  (secret: the salts);
+* the entry holds ``{"root", "count", "list"}``: the RFC 6962 root over the commitments
+  (:func:`custody.commitments.commitments_root`), their count, and the commitment to the
+  list artifact; and the commitment to the disclosures artifact beside it.
+
+:class:`UnitLists` writes the two artifacts; :func:`listed_units` reads them back for a
+verifier, which compares each disclosure with the unit's bytes its own way, and
+:func:`root_problems` checks the count and root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from typing import Any, BinaryIO
+
+from custody import canonical, commitments, hashing, store, strictjson
+from custody.case import Case
+from custody.errors import CustodyError
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_PLAIN = re.compile(r"[ -!#-\[\]-~]*")  # printable ASCII without '"' and '\': no escapes
+
+
+class Unverifiable(Exception):
+    """The units cannot be checked at all (malformed subject, unreadable artifact)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing a units check found wrong."""
+
+    code: str
+    message: str
+
+
+def list_line(commitment: str, unit: str) -> bytes:
+    """The RFC 8785 line (with its newline) of one unit in a commitment list."""
+    if _PLAIN.fullmatch(unit):  # both strings need no escape: JCS is the plain text
+        return f'{{"commitment":"{commitment}","unit":"{unit}"}}\n'.encode()
+    return canonical.dumps({"commitment": commitment, "unit": unit}) + b"\n"
+
+
+def digests_of(data: bytes) -> hashing.Digests:
+    """SHA-256, SHA-512 and size of a small byte string."""
+    return hashing.Digests(
+        hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest(), len(data)
+    )
+
+
+@dataclass
+class UnitLists:
+    """Writes the commitment list and the disclosures of many units, in order."""
+
+    listing: BinaryIO
+    disclosures: BinaryIO
+    commitments: list[str] = field(default_factory=list)
+
+    def commit(self, kind: str, unit: str, digests: hashing.Digests) -> str:
+        """Commit to one unit with a fresh disclosure; return its commitment.
+
+        Raises:
+            OSError: writing to one of the two streams fails.
+        """
+        disclosure = commitments.make_disclosure(kind, digests)
+        commitment = disclosure.commitment
+        self.listing.write(list_line(commitment, unit))
+        self.disclosures.write(disclosure.raw + b"\n")
+        self.commitments.append(commitment)
+        return commitment
+
+    def root(self) -> str:
+        """The RFC 6962 root (hex) over the commitments so far."""
+        return commitments.commitments_root(self.commitments)
+
+
+def artifact_lines(case: Case, commitment: str, what: str) -> Iterator[bytes]:
+    """The lines of a committed artifact (without newlines); its digest checked at the end.
+
+    Raises:
+        Unverifiable: the artifact cannot be read, or it was altered.
+        IntegrityError: its disclosure is missing or malformed.
+    """
+    disclosure = store.read_disclosure(case, commitment)
+    path = case.object_path(disclosure.sha256)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as fh:
+            for line in fh:
+                digest.update(line)
+                size += len(line)
+                yield line.removesuffix(b"\n")
+    except OSError as exc:
+        raise Unverifiable(f"the {what} artifact cannot be read: {exc.strerror}") from None
+    if digest.hexdigest() != disclosure.sha256 or size != disclosure.size:
+        raise Unverifiable(f"the {what} artifact was altered")
+
+
+def units_of(subject: Mapping[str, Any]) -> tuple[str, int, str]:
+    """``(root, count, list commitment)`` of an entry subject's ``units`` member.
+
+    Raises:
+        Unverifiable: it is missing or malformed.
+    """
+    units = subject.get("units")
+    if not isinstance(units, dict):
+        raise Unverifiable("the entry's subject has no units")
+    root, count, listing = units.get("root"), units.get("count"), units.get("list")
+    if not (
+        isinstance(root, str)
+        and _HEX64.fullmatch(root)
+        and type(count) is int
+        and count >= 0
+        and commitments.is_commitment(listing)
+    ):
+        raise Unverifiable("the entry's units are malformed (root, count, list)")
+    return root, count, str(listing)
+
+
+def listed_units(
+    case: Case, listing: str, disclosures: str, problems: list[Problem]
+) -> Iterator[tuple[int, str, str, commitments.Disclosure]]:
+    """``(index, commitment, unit, disclosure)`` of every unit, in order.
+
+    Adds a ``unit-commitment`` problem for each disclosure that does not hash to the
+    commitment listed beside it (the unit is yielded all the same).
+
+    Raises:
+        Unverifiable: the two artifacts differ in length, cannot be read or were
+            altered, or a line of the list is malformed.
+        IntegrityError: a disclosure is malformed.
+    """
+    pairs = zip_longest(
+        artifact_lines(case, listing, "commitment list"),
+        artifact_lines(case, disclosures, "disclosures"),
+    )
+    for i, (row, disc) in enumerate(pairs):
+        if row is None or disc is None:
+            raise Unverifiable("the commitment list and the disclosures differ in length")
+        try:
+            item = strictjson.loads_strict(row)
+        except CustodyError:
+            item = None
+        commitment = item.get("commitment") if isinstance(item, dict) else None
+        unit = item.get("unit") if isinstance(item, dict) else None
+        if not commitments.is_commitment(commitment) or not isinstance(unit, str):
+            raise Unverifiable(f"line {i + 1} of the commitment list is malformed")
+        disclosure = commitments.parse_disclosure(disc)
+        if disclosure.commitment != commitment:
+            why = f"unit {unit}: its disclosure does not hash to its commitment"
+            problems.append(Problem("unit-commitment", why))
+        yield i, str(commitment), unit, disclosure
+
+
+def root_problems(found: list[str], count: int, root: str) -> list[Problem]:
+    """What is wrong with the logged count and root, given the listed commitments."""
+    problems = []
+    if len(found) != count:
+        problems.append(
+            Problem("units-count", f"{len(found)} units listed, the entry says {count}")
+        )
+    if commitments.commitments_root(found) != root:
+        problems.append(Problem("units-root", "the commitments do not give the logged Merkle root"))
+    return problems
