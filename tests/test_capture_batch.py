@@ -242,3 +242,15 @@ def test_live_display_shows_phase_resources_and_bytes() -> None:
     console = Console(file=io.StringIO(), force_terminal=True, width=200)
     console.print(single)
     assert "captures finished" not in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_capture_by_a_non_member_is_refused(
+    tmp_path: Path, home: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case = make_case(tmp_path, cli, files=0)
+    before = sorted(p.name for p in case.rglob("*"))
+    monkeypatch.setenv("CUSTODY_HOME", str(tmp_path / "stranger"))
+    assert cli("init", str(tmp_path / "theirs"), "--name", "theirs", "--operator", "Eve")[0] == 0
+    code, _, err = cli("capture", "https://example.org/", "--case", str(case))
+    assert code == 8 and "not a member" in err
+    assert sorted(p.name for p in case.rglob("*")) == before

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody import log, signing
+from custody import locker, log, signing
 from custody.capture import guard
 from custody.capture.browser import BrowserLaunchError, BrowserSession
 from custody.capture.credentials import load_storage_state
@@ -163,6 +163,7 @@ def capture_batch(
     if options.storage_state is not None:
         load_storage_state(options.storage_state)
     log.check_head(case)
+    locker.require_member(case, signer)
     new_browser = launch or BrowserSession
     todo: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
     for item in enumerate(urls):

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
-from custody import log, signing
+from custody import locker, log, signing
 from custody.capture import guard
 from custody.capture.browser import BrowserLaunchError, BrowserSession
 from custody.capture.credentials import Scrubber, StorageState, load_storage_state
@@ -143,12 +143,14 @@ def capture_page(
         BrowserNotFoundError: no Chromium is found.
         BrowserLaunchError: Chromium does not start, or fails during the capture.
         TornTailError: the custody log needs recovery first.
+        KeyMaterialError: the signer is not a member of the case (exit 8).
         StorageError: writing to the case fails.
     """
     host, port = check_url(url)
     policy = policy or guard.AddressPolicy(options.allow_private)
     guard.check_target(host, port, policy, proxied=options.proxy is not None)
     log.check_head(case)
+    locker.require_member(case, signer)
     tls = tls_context(options.extra_ca_file)
     state: StorageState | None = None
     if options.storage_state is not None:
