@@ -608,7 +608,8 @@ def render(run: Run) -> str:
         + " / ".join(f"{x:.2f}" for x in run.load[0])
         + " at the start, "
         + " / ".join(f"{x:.2f}" for x in run.load[-1])
-        + " at the end, over 1 / 5 / 15 minutes). `custody` ran with "
+        + " at the end, over 1 / 5 / 15 minutes; the end figure includes this benchmark's "
+        "own batch, two Chromiums at once on the machine's CPUs). `custody` ran with "
         "`CUSTODY_UNSAFE_FAST_KDF=1` in a fresh `CUSTODY_HOME` (the scrypt unlock with the "
         "real KDF adds a fixed ~0.45 s and 129 MB per command: see the 1 KiB adds above) "
         "and `--json`.",
