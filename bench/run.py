@@ -1040,13 +1040,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.load.append(os.getloadavg())
     report = render(run)
     if args.out is not None:
-        args.out.write_text(report, encoding="utf-8")
+        args.out.write_text(report + _kept_sections(args.out), encoding="utf-8")
         note_progress(f"wrote {args.out}")
     else:
         sys.stdout.write(report)
     if args.json is not None:
         args.json.write_text(json.dumps(to_jsonable(run), indent=2, default=str) + "\n")
     return 0
+
+
+def _kept_sections(path: Path) -> str:
+    """The sections other benchmarks own (between their begin/end markers), kept on rewrite."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    kept = []
+    for name in ("bench/chat.py", "bench/capture.py"):
+        begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+        if begin in text and end in text:
+            kept.append(text[text.index(begin) : text.index(end) + len(end)])
+    return "".join("\n" + section + "\n" for section in kept)
 
 
 if __name__ == "__main__":
