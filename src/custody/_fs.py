@@ -16,7 +16,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -182,7 +182,6 @@ def stream_once(
     chunks: Iterator[bytes | memoryview] | list[bytes],
     *,
     mode: int = 0o444,
-    on_written: Callable[[Path], None] | None = None,
 ) -> bool:
     """Create ``path`` from a stream of chunks, create-only and durable.
 
@@ -198,8 +197,6 @@ def stream_once(
         fh.flush()
         fsync_fd(fh.fileno(), path)
         tmp.chmod(mode)
-        if on_written is not None:
-            on_written(tmp)
         crash_point("link")
         try:
             os.link(tmp, path)

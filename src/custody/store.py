@@ -8,6 +8,7 @@ read that copies the bytes in.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +91,6 @@ def store_bytes(case: Case, data: bytes) -> StoredObject:
         StorageError: a write fails.
         IntegrityError: a stored object under the same name no longer matches its name.
     """
-    import io
-
     return store_stream(case, io.BytesIO(data))
 
 
