@@ -98,6 +98,18 @@ def main() -> None:
         "post reported by A.",
     )
     server.shutdown()
+    step(
+        "Import a WhatsApp export (kept byte for byte; every message committed)",
+        "import",
+        str(EXAMPLES / "whatsapp-chat.txt"),
+        "--case",
+        case,
+        "--timezone",
+        "Europe/Berlin",
+        "--note",
+        "exported from A.'s phone",
+    )
+    step("List the imported messages", "messages", "--case", case)
     step("Show the custody log", "log", "--case", case)
     step(
         "Verify the whole case (every artifact re-hashed, every signature checked)",

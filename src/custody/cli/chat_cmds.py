@@ -121,7 +121,12 @@ def messages(
         who = doc.get("sender") or "(system)"
         text = str(doc.get("text", "")).replace("\n", " ⏎ ")
         text = text if len(text) <= 100 else text[:99] + "…"
-        out.print(f"{doc['id']}  {safe_text(str(when))}  {safe_text(who)}: {safe_text(text)}")
+        kind = str(doc.get("kind", "text"))
+        tags = [kind] if kind not in ("text", "system") else []
+        tags += [f for f in doc.get("flags") or [] if f != "system" and f != kind]
+        tag = f"[{', '.join(tags)}] " if tags else ""
+        line = f"{doc['id']}  {when}  {who}: {tag}{text}".rstrip()
+        out.print(safe_text(line))
     if tally.without_utc:
         err_console().print(
             f"{tally.without_utc} messages without a known UTC time were left out by --from/--to"
