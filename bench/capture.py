@@ -37,8 +37,6 @@ import contextlib
 import functools
 import json
 import os
-import platform
-import re
 import shutil
 import socket
 import statistics
@@ -55,161 +53,73 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+import common
+from common import (
+    ROOT,
+    BaseRun,
+    clean_env,
+    cleaned_up,
+    custody_cmd,
+    custody_env,
+    first_line,
+    in_process_case,
+    mb,
+    note_progress,
+    section_markers,
+    shared_machine_note,
+    table,
+    write_section,
+)
+
 SITE = ROOT / "examples" / "web"
 PEERS_VENV = ROOT / ".venv-peers"
-MB = 1_000_000
-TIME_BIN = Path("/usr/bin/time")
-PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105 (throw-away keys)
 VIEWPORT = (1280, 800)
 TARGET = 1.5  # issue 3: capture at most 1.5x a bare Playwright run
-BEGIN = "<!-- bench/capture.py: begin -->"
-END = "<!-- bench/capture.py: end -->"
-
-
-def note_progress(message: str) -> None:
-    """Progress on stderr (stdout is the report when no --update is given)."""
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+SCRIPT = "bench/capture.py"
+BEGIN, END = section_markers(SCRIPT)
 
 
 # --------------------------------------------------------------------------- processes
 
 
 @dataclass(frozen=True, slots=True)
-class Sample:
-    """One finished process: wall seconds, CPU seconds (user + system), peak RSS in bytes.
+class Sample(common.Sample):
+    """One finished process: wall seconds, CPU seconds (user + system), peak RSS in bytes,
+    exit code.
 
     For a process tree (Chromium), CPU time counts the children waited for; peak RSS is
     the largest single process of the tree, not their sum.
     """
 
-    wall: float
-    cpu: float
-    rss: int
-    out: str
     code: int = 0
 
 
 def measure(cmd: Sequence[str], env: dict[str, str], ok: Sequence[int] = (0,)) -> Sample:
-    """Run ``cmd`` to completion; its wall time, CPU time and peak RSS.
-
-    GNU time (``/usr/bin/time``) when installed, else ``wait4`` on the child (whose peak
-    RSS then includes this forking Python process: an upper bound).
+    """Run ``cmd`` to completion; its wall time, CPU time, peak RSS and exit code.
 
     Raises:
         RuntimeError: the command exited with a code not in ``ok``.
     """
-    with (
-        tempfile.TemporaryFile() as out,
-        tempfile.TemporaryFile() as err,
-        tempfile.TemporaryDirectory() as scratch,
-    ):
-        timing = Path(scratch) / "time"
-        use_time = TIME_BIN.exists()
-        full = [str(TIME_BIN), "-f", "%U %S %M", "-o", str(timing), *cmd] if use_time else cmd
-        start = time.perf_counter()
-        proc = subprocess.Popen(full, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        text, errors = out.read().decode(), err.read().decode(errors="replace")
-        if use_time:
-            fields = timing.read_text(encoding="ascii").split()[-3:]
-            cpu, rss = float(fields[0]) + float(fields[1]), int(fields[2]) * 1024
-        else:
-            cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
-    if code not in ok:
-        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {errors.strip()[-2000:]}")
-    return Sample(wall, cpu, rss, text, code)
+    sample, code, errors = common.run_timed(cmd, env)
+    common.check_exit(cmd, code, errors, ok)
+    return Sample(sample.wall, sample.cpu, sample.rss, sample.out, code)
 
 
 def median_sample(samples: Sequence[Sample]) -> Sample:
-    """Median wall and CPU time; the highest peak RSS seen."""
-    return Sample(
-        statistics.median(s.wall for s in samples),
-        statistics.median(s.cpu for s in samples),
-        max(s.rss for s in samples),
-        samples[-1].out,
-        max(s.code for s in samples),
-    )
-
-
-def custody_cmd() -> list[str]:
-    """The installed ``custody`` console script next to this interpreter, else ``-m``."""
-    script = Path(sys.executable).parent / "custody"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "custody"]
-
-
-def custody_env(home: Path) -> dict[str, str]:
-    """A fresh custody home, a passphrase, and the fast (test) KDF."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "pycache")
-    env["CUSTODY_HOME"] = str(home)
-    env["CUSTODY_PASSPHRASE"] = PASSPHRASE
-    env["CUSTODY_UNSAFE_FAST_KDF"] = "1"
-    return env
-
-
-def peer_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")}
-
-
-def _first_line(cmd: Sequence[str]) -> str:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    lines = [ln.strip() for ln in proc.stdout.splitlines() if ln.strip()]
-    return lines[0] if lines else "unknown"
-
-
-def code_version() -> str:
-    """custody's version and the commit measured (and whether src/ had local changes)."""
-    from custody import __version__
-
-    commit = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    status = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    changed = [line[3:] for line in status if line[3:]]
-    if not changed:
-        return f"custody {__version__}, commit {commit}"
-    shown = ", ".join(f"`{c}`" for c in changed[:4]) + (", ..." if len(changed) > 4 else "")
-    return f"custody {__version__}, commit {commit}, with uncommitted changes in {shown}"
+    """Median wall and CPU time; the highest peak RSS and exit code seen."""
+    m = common.median_sample(samples)
+    return Sample(m.wall, m.cpu, m.rss, m.out, max(s.code for s in samples))
 
 
 def machine_info(chromium: Path) -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")),
-        platform.processor() or "unknown",
-    )
-    meminfo = Path("/proc/meminfo").read_text(encoding="ascii").split()
-    ram_kib = int(meminfo[meminfo.index("MemTotal:") + 1])
-    pw = _first_line([sys.executable, "-m", "playwright", "--version"])
-    info = {
-        "cpus (nproc)": str(len(os.sched_getaffinity(0))),
-        "cpu model": model,
-        "ram": f"{ram_kib / (1 << 20):.1f} GiB",
-        "kernel": f"{platform.system()} {platform.release()}",
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "chromium": f"{_first_line([str(chromium), '--version'])} ({chromium})",
-        "playwright (driver)": pw,
-        "code measured": code_version(),
-        "process timing": "GNU time (/usr/bin/time)"
-        if TIME_BIN.exists()
-        else "wait4(2) (peak RSS is an upper bound: it includes the forking Python process)",
+    software = {
+        "chromium": f"{first_line([str(chromium), '--version'])} ({chromium})",
+        "playwright (driver)": first_line([sys.executable, "-m", "playwright", "--version"]),
     }
+    info = common.machine_info(software)
     wayback = PEERS_VENV / "bin" / "wayback"
     if wayback.exists():
-        info["pywb"] = _first_line([str(wayback), "--version"])
+        info["pywb"] = first_line([str(wayback), "--version"])
     return info
 
 
@@ -328,7 +238,7 @@ def start_pywb(work: Path) -> Pywb | None:
         return None
     root = work / "pywb"
     root.mkdir()
-    env = peer_env()
+    env = clean_env()
     subprocess.run([str(bin_dir / "wb-manager"), "init", "bench"], cwd=root, env=env,
                    check=True, capture_output=True)  # fmt: skip
     port = free_port()
@@ -385,18 +295,11 @@ class PhaseRun:
 def in_process_phases(work: Path, url: str, rounds: int) -> list[PhaseRun]:
     """``rounds`` captures of ``url`` in this process, each with its own browser (as the
     CLI does), timing the phases through the progress callback."""
-    os.environ["CUSTODY_UNSAFE_FAST_KDF"] = "1"  # read when the key is made
-    from custody import keys, locker
     from custody.capture.options import CaptureOptions
     from custody.capture.progress import Phase, Progress
     from custody.capture.web import capture_page
 
-    home = work / "home-phases"
-    signer = keys.generate_key(home, PASSPHRASE)
-    case = locker.create_case(
-        work / "case-phases", name="Phases", operator=keys.Operator("Bench"), signer=signer,
-        home=home,
-    )  # fmt: skip
+    home, signer, case = in_process_case(work)
     options = CaptureOptions(allow_private=True)
     runs: list[PhaseRun] = []
     for _ in range(rounds):
@@ -427,13 +330,8 @@ def in_process_phases(work: Path, url: str, rounds: int) -> list[PhaseRun]:
 
 
 @dataclass
-class Run:
-    args: argparse.Namespace
-    machine: dict[str, str]
-    started: datetime
+class Run(BaseRun):
     url: str = ""
-    seconds: float = 0.0
-    load: list[tuple[float, float, float]] = field(default_factory=list)
     single: dict[str, Sample] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)  # artifact bytes of one capture
     capture_json: dict[str, Any] = field(default_factory=dict)
@@ -464,7 +362,7 @@ def _check_pdf(path: Path) -> bool:
 
 def bench_single(work: Path, run: Run, chromium: Path, pywb: Pywb | None) -> None:
     url, rounds = run.url, run.args.rounds
-    cmd, peers = custody_cmd(), peer_env()
+    cmd, peers = custody_cmd(), clean_env()
     env = custody_env(work / "home")
     case = work / "case"
     measure([*cmd, "init", str(case), "--name", "Capture", "--operator", "Bench"], env)
@@ -548,7 +446,7 @@ def bench_batch(work: Path, run: Run, chromium: Path) -> None:
     run.batch_json = json.loads(sample.out)
 
     note_progress(f"peer batch: chromium screenshot + PDF of {n} URLs, {jobs} at a time")
-    peers = peer_env()
+    peers = clean_env()
 
     def one(i: int) -> tuple[Sample, Sample]:
         prof = work / f"batch-profile-{i}"
@@ -575,10 +473,6 @@ def secs(s: float) -> str:
     return f"{s:.2f} s"
 
 
-def mb(n: int) -> str:
-    return f"{n / MB:.1f} MB"
-
-
 def render(run: Run) -> str:
     s = run.single
     c = s[CUSTODY_ONE]
@@ -599,17 +493,9 @@ def render(run: Run) -> str:
         f".venv/bin/python bench/capture.py {' '.join(run.args.argv)}".rstrip(),
         "```",
         "",
-        "|  |  |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in run.machine.items()),
-        "",
-        f"Run on {run.started:%Y-%m-%d %H:%M} UTC, {run.seconds / 60:.1f} minutes in all. "
-        "A shared virtual machine with other work beside the benchmark (load average "
-        + " / ".join(f"{x:.2f}" for x in run.load[0])
-        + " at the start, "
-        + " / ".join(f"{x:.2f}" for x in run.load[-1])
-        + " at the end, over 1 / 5 / 15 minutes; the end figure includes this benchmark's "
-        "own batch, two Chromiums at once on the machine's CPUs). `custody` ran with "
+        *table(["", ""], list(run.machine.items())),
+        shared_machine_note(run) + "; the end figure includes this benchmark's own batch, "
+        "two Chromiums at once on the machine's CPUs). `custody` ran with "
         "`CUSTODY_UNSAFE_FAST_KDF=1` in a fresh `CUSTODY_HOME` (the scrypt unlock with the "
         "real KDF adds a fixed ~0.45 s and 129 MB per command: see the 1 KiB adds above) "
         "and `--json`.",
@@ -778,17 +664,6 @@ def _batch_lines(run: Run) -> list[str]:
     return lines
 
 
-def update_doc(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (between its markers), else append it."""
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -820,34 +695,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     note_progress(f"working in {work}")
     pywb: Pywb | None = None
-    try:
-        with serve(SITE) as base:
-            run.url = f"{base}/index.html"
-            if not args.no_pywb:
-                pywb = start_pywb(work)
-                run.pywb_started = pywb.started if pywb is not None else None
-            bench_single(work, run, chromium, pywb)
+    with cleaned_up(work, args.keep):
+        try:
+            with serve(SITE) as base:
+                run.url = f"{base}/index.html"
+                if not args.no_pywb:
+                    pywb = start_pywb(work)
+                    run.pywb_started = pywb.started if pywb is not None else None
+                bench_single(work, run, chromium, pywb)
+                if pywb is not None:
+                    stop_pywb(pywb)
+                    pywb = None
+                note_progress(f"phases: {args.rounds} in-process captures")
+                run.phases = in_process_phases(work, run.url, args.rounds)
+                bench_batch(work, run, chromium)
+        finally:
             if pywb is not None:
                 stop_pywb(pywb)
-                pywb = None
-            note_progress(f"phases: {args.rounds} in-process captures")
-            run.phases = in_process_phases(work, run.url, args.rounds)
-            bench_batch(work, run, chromium)
-    finally:
-        if pywb is not None:
-            stop_pywb(pywb)
-        if args.keep:
-            note_progress(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     run.seconds = time.perf_counter() - t0
     run.load.append(os.getloadavg())
-    section = render(run)
-    if args.update is not None:
-        update_doc(args.update, section)
-        note_progress(f"updated {args.update}")
-    else:
-        sys.stdout.write(section)
+    write_section(render(run), args.update, SCRIPT)
     return 0
 
 

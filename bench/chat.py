@@ -30,14 +30,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import pstats
 import random
-import re
 import shutil
-import ssl
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,153 +42,33 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-MB = 1_000_000
-MIB = 1 << 20
-TIME_BIN = Path("/usr/bin/time")
-PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105 (throw-away keys)
+from common import (
+    MB,
+    MIB,
+    BaseRun,
+    Sample,
+    cleaned_up,
+    custody_cmd,
+    custody_env,
+    hashing_software,
+    in_process_case,
+    machine_info,
+    mb,
+    measure,
+    median_sample,
+    note_progress,
+    peer_env,
+    section_markers,
+    shared_machine_note,
+    table,
+    write_section,
+)
+
 ZONE = "Europe/Berlin"
 TIME_TARGET = 60.0
 MEMORY_TARGET = 500 * MB
-BEGIN = "<!-- bench/chat.py: begin -->"
-END = "<!-- bench/chat.py: end -->"
-
-
-def note_progress(message: str) -> None:
-    """Progress on stderr (stdout is the report when no --update is given)."""
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One finished process: wall seconds, CPU seconds (user + system), peak RSS in bytes."""
-
-    wall: float
-    cpu: float
-    rss: int
-    out: str
-
-
-def measure(cmd: Sequence[str], env: dict[str, str]) -> Sample:
-    """Run ``cmd`` to completion; its wall time, CPU time and peak RSS.
-
-    GNU time (``/usr/bin/time``) when installed, else ``wait4`` on the child (whose peak
-    RSS then includes this forking Python process: an upper bound).
-
-    Raises:
-        RuntimeError: the command failed.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        timing = tempfile.NamedTemporaryFile("r", suffix=".time", delete=False)  # noqa: SIM115
-        timing.close()
-        full = [str(TIME_BIN), "-f", "%U %S %M", "-o", timing.name, *cmd]
-        use_time = TIME_BIN.exists()
-        start = time.perf_counter()
-        proc = subprocess.Popen(full if use_time else list(cmd), env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        text, errors = out.read().decode(), err.read().decode(errors="replace")
-        if use_time:
-            fields = Path(timing.name).read_text(encoding="ascii").split()[-3:]
-            cpu, rss = float(fields[0]) + float(fields[1]), int(fields[2]) * 1024
-        else:
-            cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
-        Path(timing.name).unlink()
-    if code != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {errors.strip()[-2000:]}")
-    return Sample(wall, cpu, rss, text)
-
-
-def median_sample(samples: Sequence[Sample]) -> Sample:
-    """Median wall and CPU time; the highest peak RSS seen."""
-    return Sample(
-        statistics.median(s.wall for s in samples),
-        statistics.median(s.cpu for s in samples),
-        max(s.rss for s in samples),
-        samples[-1].out,
-    )
-
-
-def custody_cmd() -> list[str]:
-    """The installed ``custody`` console script next to this interpreter, else ``-m``."""
-    script = Path(sys.executable).parent / "custody"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "custody"]
-
-
-def custody_env(home: Path) -> dict[str, str]:
-    """A fresh custody home, a passphrase, and the fast (test) KDF."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "pycache")
-    env["CUSTODY_HOME"] = str(home)
-    env["CUSTODY_PASSPHRASE"] = PASSPHRASE
-    env["CUSTODY_UNSAFE_FAST_KDF"] = "1"
-    return env
-
-
-def peer_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")} | {"LC_ALL": "C"}
-
-
-# --------------------------------------------------------------------------- machine
-
-
-def _first_line(cmd: Sequence[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "unknown"
-    return out.splitlines()[0].strip() if out.strip() else "unknown"
-
-
-def code_version() -> str:
-    """custody's version and the commit measured (and whether src/ had local changes)."""
-    from custody import __version__
-
-    root = Path(__file__).resolve().parents[1]
-    commit = _first_line(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
-    status = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    changed = [line[3:] for line in status if line[3:]]
-    if not changed:
-        return f"custody {__version__}, commit {commit}"
-    shown = ", ".join(f"`{c}`" for c in changed[:4]) + (", ..." if len(changed) > 4 else "")
-    return f"custody {__version__}, commit {commit}, with uncommitted changes in {shown}"
-
-
-def machine_info(work: Path) -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")),
-        platform.processor() or "unknown",
-    )
-    meminfo = Path("/proc/meminfo").read_text(encoding="ascii").split()
-    ram_kib = int(meminfo[meminfo.index("MemTotal:") + 1])
-    fstype = _first_line(["findmnt", "-n", "-o", "FSTYPE", "-T", str(work)])
-    return {
-        "cpus (nproc)": str(len(os.sched_getaffinity(0))),
-        "cpu model": model,
-        "ram": f"{ram_kib / (1 << 20):.1f} GiB",
-        "kernel": f"{platform.system()} {platform.release()}",
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "hashlib backend": ssl.OPENSSL_VERSION,
-        "coreutils": _first_line(["sha256sum", "--version"]),
-        "work folder filesystem": fstype,
-        "code measured": code_version(),
-        "process timing": "GNU time (/usr/bin/time)"
-        if TIME_BIN.exists()
-        else "wait4(2) (peak RSS is an upper bound: it includes the forking Python process)",
-    }
+SCRIPT = "bench/chat.py"
+BEGIN, END = section_markers(SCRIPT)
 
 
 # --------------------------------------------------------------------------- the export
@@ -506,16 +381,9 @@ class Phases:
 def phase_import(work: Path, export: Path) -> Phases:
     """One more import of ``export`` in this process, timed step by step through the
     progress callback of :func:`custody.chat.importer.import_chat` (no profiler)."""
-    os.environ["CUSTODY_UNSAFE_FAST_KDF"] = "1"  # read when the key is made
-    from custody import keys, locker
     from custody.chat.importer import ImportOptions, import_chat
 
-    home = work / "home-phases"
-    signer = keys.generate_key(home, PASSPHRASE)
-    case = locker.create_case(
-        work / "case-phases", name="Phases", operator=keys.Operator("Bench"), signer=signer,
-        home=home,
-    )  # fmt: skip
+    home, signer, case = in_process_case(work)
     marks: list[tuple[str, float]] = []
     note_progress("timing the steps of one import in-process")
     start = time.perf_counter()
@@ -586,10 +454,6 @@ def secs(s: float) -> str:
     return f"{s:.2f} s" if s < 10 else f"{s:.1f} s"
 
 
-def mb(n: int) -> str:
-    return f"{n / MB:.1f} MB"
-
-
 def ratio(a: float, b: float, floor: float = 0.0) -> str:
     """``a / b``, or ``-`` when ``b`` is at most ``floor`` (too small to divide by)."""
     return f"{a / b:.1f}x" if b > max(floor, 0.0) else "-"
@@ -599,12 +463,7 @@ CPU_RESOLUTION = 0.05  # GNU time reports CPU in 10 ms steps: smaller CPU times 
 
 
 @dataclass
-class Run:
-    args: argparse.Namespace
-    machine: dict[str, str]
-    started: datetime
-    seconds: float = 0.0
-    load: list[tuple[float, float, float]] = field(default_factory=list)
+class Run(BaseRun):
     sizes: list[SizeResult] = field(default_factory=list)
     baseline: Sample | None = None
     phases: Phases | None = None
@@ -637,17 +496,9 @@ def render(run: Run) -> str:
         f".venv/bin/python bench/chat.py {' '.join(run.args.argv)}".rstrip(),
         "```",
         "",
-        "|  |  |",
-        "|---|---|",
-        *(f"| {k} | {v} |" for k, v in run.machine.items()),
-        "",
-        f"Run on {run.started:%Y-%m-%d %H:%M} UTC, {run.seconds / 60:.1f} minutes in all. "
-        "A shared virtual machine with other work beside the benchmark (load average "
-        + " / ".join(f"{x:.2f}" for x in run.load[0])
-        + " at the start, "
-        + " / ".join(f"{x:.2f}" for x in run.load[-1])
-        + " at the end, over 1 / 5 / 15 minutes), so CPU times are given with the wall "
-        "times. `custody` ran with `CUSTODY_UNSAFE_FAST_KDF=1` in a fresh `CUSTODY_HOME` "
+        *table(["", ""], list(run.machine.items())),
+        shared_machine_note(run) + "), so CPU times are given with the wall times."
+        " `custody` ran with `CUSTODY_UNSAFE_FAST_KDF=1` in a fresh `CUSTODY_HOME` "
         "(the scrypt unlock is a fixed cost per command, about 0.45 s and 129 MB with the "
         "real KDF: see the 1 KiB adds above), `--json`, and `--timezone Europe/Berlin`.",
         "",
@@ -860,17 +711,6 @@ def _profile_lines(profile: Profile, sample: Sample, big: SizeResult, top: int) 
     return lines
 
 
-def update_doc(path: Path, section: str) -> None:
-    """Replace this benchmark's section of ``path`` (between its markers), else append it."""
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -898,11 +738,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     work = Path(tempfile.mkdtemp(prefix="custody-bench-chat-"))
-    run = Run(args, machine_info(work), datetime.now(UTC))
+    run = Run(args, machine_info(hashing_software(work)), datetime.now(UTC))
     run.load.append(os.getloadavg())
     t0 = time.perf_counter()
     note_progress(f"working in {work}")
-    try:
+    with cleaned_up(work, args.keep):
         note_progress("custody import of a 10-message export (the fixed cost), x3")
         run.baseline = bench_baseline(work)
         small, small_file = bench_size(work, args.small, args.repeat, "small")
@@ -915,19 +755,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run.phases = phase_import(work, big_file)
             run.profile, run.profiled = profile_import(work, big_file, args.profile_top)
         run.memory = commitment_memory(args.messages)
-    finally:
-        if args.keep:
-            note_progress(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     run.seconds = time.perf_counter() - t0
     run.load.append(os.getloadavg())
-    section = render(run)
-    if args.update is not None:
-        update_doc(args.update, section)
-        note_progress(f"updated {args.update}")
-    else:
-        sys.stdout.write(section)
+    write_section(render(run), args.update, SCRIPT)
     return 0
 
 

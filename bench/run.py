@@ -27,10 +27,8 @@ import contextlib
 import json
 import math
 import os
-import platform
 import random
 import shutil
-import ssl
 import statistics
 import subprocess
 import sys
@@ -42,178 +40,33 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common import (
+    MB,
+    MIB,
+    PASSPHRASE,
+    BaseRun,
+    Sample,
+    cleaned_up,
+    custody_cmd,
+    custody_env,
+    hashing_software,
+    load_text,
+    machine_info,
+    mb,
+    measure,
+    median_sample,
+    note_progress,
+    peer_env,
+    section_markers,
+    table,
+)
 from custody import keys, locker, log, merkle, note, seen, signing
 from custody.case import Case
 from custody.logtree import TreeStore
 
-MIB = 1 << 20
-MB = 1_000_000
-TIME_BIN = Path("/usr/bin/time")
-PASSPHRASE = "benchmark passphrase, not a secret"  # noqa: S105 (throw-away keys)
-MEMORY_LIMIT = 100 * MB
 VERIFY_TARGET = 2.0
+MEMORY_LIMIT = 100 * MB
 PARTS = ("files", "startup", "log")
-
-
-def note_progress(message: str) -> None:
-    """Progress on stderr (stdout is the report when no --out is given)."""
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One finished process: wall seconds, CPU seconds (user + system), peak RSS in bytes."""
-
-    wall: float
-    cpu: float
-    rss: int
-    out: str
-
-
-def _measure_with_time(cmd: Sequence[str], env: dict[str, str]) -> tuple[Sample, int, str]:
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        full = [str(TIME_BIN), "-f", "%U %S %M", "-o", tf.name, *cmd]
-        start = time.perf_counter()
-        proc = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - start
-        fields = Path(tf.name).read_text(encoding="ascii").split()[-3:]
-    user, system, kib = float(fields[0]), float(fields[1]), int(fields[2])
-    return Sample(wall, user + system, kib * 1024, proc.stdout), proc.returncode, proc.stderr
-
-
-def _measure_with_wait4(cmd: Sequence[str], env: dict[str, str]) -> tuple[Sample, int, str]:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        text, errors = out.read().decode(), err.read().decode()
-    cpu = usage.ru_utime + usage.ru_stime
-    return Sample(wall, cpu, usage.ru_maxrss * 1024, text), proc.returncode, errors
-
-
-def measure(cmd: Sequence[str], env: dict[str, str]) -> Sample:
-    """Run ``cmd`` to completion; its own wall time, CPU time and peak RSS.
-
-    Uses GNU time when installed (``/usr/bin/time``), else ``wait4`` on the child. Linux
-    carries a process's peak RSS across ``exec``, so the ``wait4`` figure is an upper bound
-    that includes the size of this (forking) Python process; GNU time forks from a process
-    of about 1 MB and gives the command's own peak.
-
-    Raises:
-        RuntimeError: the command failed.
-    """
-    runner = _measure_with_time if TIME_BIN.exists() else _measure_with_wait4
-    sample, code, errors = runner(cmd, env)
-    if code != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {code}: {errors.strip()[-2000:]}")
-    return sample
-
-
-def median_sample(samples: Sequence[Sample]) -> Sample:
-    """Median wall and CPU; the highest peak RSS seen."""
-    return Sample(
-        statistics.median(s.wall for s in samples),
-        statistics.median(s.cpu for s in samples),
-        max(s.rss for s in samples),
-        samples[-1].out,
-    )
-
-
-def custody_cmd() -> list[str]:
-    """The installed ``custody`` console script next to this interpreter, else ``-m``."""
-    script = Path(sys.executable).parent / "custody"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "custody"]
-
-
-def custody_env(home: Path, *, fast_kdf: bool) -> dict[str, str]:
-    """The environment of every custody subprocess: its own home and a passphrase.
-
-    Byte-code caches go to ``<work>/pycache`` (``PYTHONPYCACHEPREFIX``), so Python starts as
-    it does after a normal install even where ``PYTHONDONTWRITEBYTECODE`` is set, and
-    nothing is written into the source tree.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(home.parent / "pycache")
-    env["CUSTODY_HOME"] = str(home)
-    env["CUSTODY_PASSPHRASE"] = PASSPHRASE
-    if fast_kdf:
-        env["CUSTODY_UNSAFE_FAST_KDF"] = "1"
-    return env
-
-
-def peer_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CUSTODY_")} | {"LC_ALL": "C"}
-
-
-# --------------------------------------------------------------------------- machine
-
-
-def _first_line(cmd: Sequence[str]) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
-    except OSError:
-        return "unknown"
-    return out.splitlines()[0].strip() if out.strip() else "unknown"
-
-
-def code_version() -> str:
-    """custody's version and the commit of the source tree measured."""
-    from custody import __version__
-
-    root = Path(__file__).resolve().parents[1]
-    commit = _first_line(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
-    status = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
-    changed = [line[3:] for line in status if line[3:]]
-    state = ""
-    if changed:
-        shown = ", ".join(f"`{c}`" for c in changed[:4]) + (", ..." if len(changed) > 4 else "")
-        state = f", with uncommitted changes in the working tree: {shown}"
-    return f"custody {__version__}, commit {commit}{state}"
-
-
-def machine_info(work: Path) -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")),
-        platform.processor() or "unknown",
-    )
-    flags_line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), "")
-    flags = set(flags_line.split(":", 1)[-1].split())
-    accel = [name for name in ("sha_ni", "avx2", "avx512f") if name in flags]
-    meminfo = Path("/proc/meminfo").read_text(encoding="ascii").split()
-    ram_kib = int(meminfo[meminfo.index("MemTotal:") + 1])
-    fstype = _first_line(["findmnt", "-n", "-o", "FSTYPE", "-T", str(work)])
-    if fstype == "unknown":
-        fstype = _first_line(["stat", "-f", "-c", "%T", str(work)])
-    return {
-        "cpus (nproc)": str(len(os.sched_getaffinity(0))),
-        "cpu model": model,
-        "cpu hash flags": ", ".join(accel) or "none of sha_ni/avx2/avx512f",
-        "ram": f"{ram_kib / (1 << 20):.1f} GiB",
-        "kernel": f"{platform.system()} {platform.release()}",
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "hashlib backend": ssl.OPENSSL_VERSION,
-        "coreutils": _first_line(["sha256sum", "--version"]),
-        "work folder filesystem": fstype,
-        "code measured": code_version(),
-        "process timing": "GNU time (/usr/bin/time)"
-        if TIME_BIN.exists()
-        else "wait4(2) (peak RSS is an upper bound: it includes the forking Python process)",
-    }
 
 
 # --------------------------------------------------------------------------- files
@@ -608,10 +461,6 @@ def bench_log(
 # --------------------------------------------------------------------------- report
 
 
-def mb(n: int) -> str:
-    return f"{n / MB:.1f} MB"
-
-
 def secs(s: float) -> str:
     return f"{s:.3f} s" if s < 10 else f"{s:.1f} s"
 
@@ -628,19 +477,8 @@ def yes(ok: bool) -> str:
     return "**yes**" if ok else "**no**"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
-
-
 @dataclass
-class Run:
-    args: argparse.Namespace
-    machine: dict[str, str]
-    started: datetime
-    seconds: float = 0.0
-    load: list[tuple[float, float, float]] = field(default_factory=list)
+class Run(BaseRun):
     files: FileResults | None = None
     startup: StartupResults | None = None
     log: LogResults | None = None
@@ -946,8 +784,8 @@ def render(run: Run) -> str:
         f"Run on {run.started.strftime('%Y-%m-%d %H:%M UTC')}, {run.seconds / 60:.1f} minutes "
         f"in all, with `{' '.join(['bench/run.py', *sys.argv[1:]])}`. This is a shared "
         "virtual machine with other work running beside the benchmark (load average "
-        f"{' / '.join(f'{x:.2f}' for x in run.load[0])} at the start, "
-        f"{' / '.join(f'{x:.2f}' for x in run.load[-1])} at the end, over 1 / 5 / 15 "
+        f"{load_text(run.load[0])} at the start, "
+        f"{load_text(run.load[-1])} at the end, over 1 / 5 / 15 "
         "minutes): wall times include time taken by other processes and guests, which is "
         "why CPU times are given too and why repeated figures are medians.",
         "",
@@ -1018,7 +856,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="custody-bench-"))
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    run = Run(args=args, machine=machine_info(work), started=started)
+    software = hashing_software(work, stat_fallback=True)
+    machine = machine_info(
+        software, hash_flags=True, changes="with uncommitted changes in the working tree:"
+    )
+    run = Run(args=args, machine=machine, started=started)
     run.load.append(os.getloadavg())
     note_progress(f"working in {work}")
     steps: list[tuple[str, Callable[[], None]]] = [
@@ -1027,15 +869,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("log", lambda: setattr(run, "log", bench_log(
             work, args.entries, args.batch, args.per_command, args.proofs, args.log_repeat))),
     ]  # fmt: skip
-    try:
+    with cleaned_up(work, args.keep):
         for name, step in steps:
             if name in args.parts:
                 step()
-    finally:
-        if args.keep:
-            note_progress(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     run.seconds = time.perf_counter() - t0
     run.load.append(os.getloadavg())
     report = render(run)
@@ -1057,7 +894,7 @@ def _kept_sections(path: Path) -> str:
         return ""
     kept = []
     for name in ("bench/chat.py", "bench/capture.py"):
-        begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+        begin, end = section_markers(name)
         if begin in text and end in text:
             kept.append(text[text.index(begin) : text.index(end) + len(end)])
     return "".join("\n" + section + "\n" for section in kept)
