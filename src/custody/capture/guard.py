@@ -83,6 +83,11 @@ def _v4_problem(ip: ipaddress.IPv4Address) -> str | None:
         return "multicast"
     if any(ip in net for net in _EXTRA_V4):
         return "carrier-grade NAT or IETF-reserved"
+    return _scope_problem(ip)
+
+
+def _scope_problem(ip: IPAddress) -> str | None:
+    """The checks IPv4 and IPv6 share, after their own."""
     if ip.is_link_local:
         return "link-local"
     if ip.is_private:
@@ -113,13 +118,7 @@ def address_problem(ip: IPAddress) -> str | None:
         return "loopback"
     if ip.is_multicast:
         return "multicast"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_private:
-        return "private"
-    if not ip.is_global:
-        return "not globally routable"
-    return None
+    return _scope_problem(ip)
 
 
 @dataclass(frozen=True, slots=True)
