@@ -371,6 +371,17 @@ class SafeZip:
                 f"member is {count} bytes, shorter than its declared {member.size}", member.name
             )
 
+    def stored_range(self, fileobj: BinaryIO, member: ArchiveMember) -> tuple[int, int] | None:
+        """``(offset, size)`` of a stored (uncompressed) member's bytes in ``fileobj``, or
+        None when it is compressed: stored bytes can be hashed in place, without a CRC pass.
+        """
+        info = self._zip.infolist()[member.index]
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            return None
+        fileobj.seek(info.header_offset)
+        fields = _LOCAL.unpack(fileobj.read(_LOCAL.size))
+        return info.header_offset + _LOCAL.size + fields[10] + fields[11], info.file_size
+
     def close(self) -> None:
         """Close the archive (not the file object it was read from)."""
         self._zip.close()

@@ -36,6 +36,12 @@ def pem(public_key: bytes) -> str:
     )
 
 
+def signer_principal(name: str) -> str:
+    """The principal of an ``allowed_signers`` line: the name without spaces or quotes."""
+    safe = "".join("_" if c.isspace() or c in '",' or not c.isprintable() else c for c in name)
+    return safe or "custody"
+
+
 def export_public_key(
     public_key: bytes, fmt: KeyFormat, *, principal: str, origin: str | None = None
 ) -> str:
@@ -44,7 +50,7 @@ def export_public_key(
         case KeyFormat.OPENSSH:
             return openssh_line(public_key, principal) + "\n"
         case KeyFormat.ALLOWED_SIGNERS:
-            safe = principal.replace(" ", "_").replace('"', "")
+            safe = signer_principal(principal)
             return f'{safe} namespaces="custody-bundle" {openssh_line(public_key)}\n'
         case KeyFormat.PEM:
             return pem(public_key)

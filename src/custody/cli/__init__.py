@@ -10,7 +10,15 @@ from collections.abc import Sequence
 import typer
 from typer._click import exceptions as click_exc  # typer vendors click; pinned in pyproject
 
-from custody.cli import capture_cmds, case_cmds, chat_cmds, export_cmds, keys_cmds, log_cmds
+from custody.cli import (
+    bundle_cmds,
+    capture_cmds,
+    case_cmds,
+    chat_cmds,
+    export_cmds,
+    keys_cmds,
+    log_cmds,
+)
 from custody.cli._common import err_console
 from custody.errors import CustodyError, ExitCode
 
@@ -26,6 +34,7 @@ case_cmds.register(app)
 capture_cmds.register(app)
 chat_cmds.register(app)
 export_cmds.register(app)
+bundle_cmds.register(app)
 app.add_typer(log_cmds.app, name="log")
 app.add_typer(keys_cmds.app, name="keys")
 

@@ -1,0 +1,76 @@
+"""``custody bundle inspect``: what a bundle holds and withholds, read from data/bundle.json.
+
+Inspect does not verify (``custody bundle verify`` does); it reads the bag safely and
+summarises. Exhibits marked sensitive are named, never rendered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from custody import strictjson
+from custody.archive import SafeZip
+from custody.bundle import layout
+from custody.bundle.verify import LIMITS
+from custody.errors import CustodyError, InputError, IntegrityError
+
+
+def inspect_bundle(path: Path) -> dict[str, Any]:
+    """A summary of the bundle's description.
+
+    Raises:
+        InputError: not a readable zip or not a bundle.
+        UnsafeArchiveError: the zip is hostile.
+        IntegrityError: data/bundle.json does not parse.
+    """
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open {path}: {exc.strerror}") from exc
+    with fh, SafeZip(fh, LIMITS) as zf:
+        member = next((m for m in zf.members if m.name == layout.BUNDLE_JSON), None)
+        if member is None:
+            raise InputError(f"{path} is not a custody bundle (no data/bundle.json)")
+        if member.size > 64 << 20:
+            raise InputError("data/bundle.json is too large")
+        data = b"".join(zf.iter_member_chunks(member))
+    try:
+        desc = strictjson.loads_strict(data)
+    except CustodyError as exc:
+        raise IntegrityError(f"data/bundle.json does not parse: {exc.message}") from None
+    if not isinstance(desc, dict):
+        raise IntegrityError("data/bundle.json is not an object")
+    exhibits = []
+    for ex in desc.get("exhibits") or []:
+        units = [
+            {k: item.get(k) for k in ("role", "unit", "status", "reason") if item.get(k)}
+            for item in ex.get("items") or []
+        ]
+        doc: dict[str, Any] = {
+            "exhibit": ex.get("exhibit"),
+            "type": ex.get("type"),
+            "entry": ex.get("entry"),
+            "sensitive": bool(ex.get("sensitive")),
+            "units": units,
+        }
+        info = ex.get("units")
+        if isinstance(info, dict):
+            doc["withheld_units"] = {
+                "count": info.get("count"),
+                "withheld": info.get("withheld"),
+                "reason": info.get("withheld_reason"),
+            }
+        if ex.get("notes"):
+            doc["notes"] = ex["notes"]
+        exhibits.append(doc)
+    signer = desc.get("signer")
+    return {
+        "bundle": desc.get("bundle"),
+        "case": desc.get("case"),
+        "recipient": desc.get("recipient"),
+        "created": desc.get("created"),
+        "signers": [k for k in desc.get("keys") or [] if k.get("key_id") == signer],
+        "redaction": desc.get("redaction"),
+        "exhibits": exhibits,
+    }

@@ -1,0 +1,154 @@
+"""Reading the many-unit sets of a case (a capture's records, an import's messages) for a
+bundle: leaf hashes for proofs, and the disclosures of the units chosen.
+
+One pass over the commitment list gives every leaf (for inclusion proofs) and the index
+of each unit asked for; one pass over the disclosures keeps only the lines asked for.
+Nothing else of the set is parsed, so the cost is a sequential read of two artifacts.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from custody import commitments, merkle, store, strictjson
+from custody.case import Case
+from custody.errors import CustodyError, IntegrityError
+from custody.units import Unverifiable, artifact_lines, units_of
+
+_PREFIX = b'{"commitment":"sha256:'
+_MIDDLE = b'","unit":"'
+_HEADER = re.compile(rb"^(WARC-Type|WARC-Target-URI):[ \t]*(\S+)[ \t]*\r?$", re.I | re.M)
+
+
+@dataclass
+class UnitSet:
+    """The units of one entry: leaves in order, and what was asked for."""
+
+    root: str
+    count: int
+    leaves: list[bytes]
+    unit_ids: list[str]
+    commitments: list[str]
+    index: dict[str, int] = field(default_factory=dict)  # unit id -> position, for those asked
+    disclosures: dict[int, bytes] = field(default_factory=dict)
+
+    def proof(self, i: int) -> list[str]:
+        """The inclusion proof (hex) of unit ``i`` to the root."""
+        tree = merkle.LeafList(self.leaves)
+        return [h.hex() for h in merkle.inclusion_proof(tree, i, self.count)]
+
+
+def _split(line: bytes) -> tuple[str, str]:
+    if line.startswith(_PREFIX) and line[86:96] == _MIDDLE and line.endswith(b'"}'):
+        raw_unit = line[96:-2]
+        if b"\\" not in raw_unit and b'"' not in raw_unit:
+            return "sha256:" + line[22:86].decode("ascii"), raw_unit.decode("utf-8")
+    doc = strictjson.loads_strict(line)
+    if not isinstance(doc, dict):
+        raise Unverifiable("a line of the commitment list is malformed")
+    c, unit = doc.get("commitment"), doc.get("unit")
+    if not commitments.is_commitment(c) or not isinstance(unit, str):
+        raise Unverifiable("a line of the commitment list is malformed")
+    return str(c), unit
+
+
+def read_set(
+    case: Case,
+    subject: dict[str, object],
+    disclosures_commitment: str,
+    wanted: Callable[[str], bool],
+    *,
+    all_disclosures: bool = False,
+) -> UnitSet:
+    """Leaves, ids and the chosen disclosures of an entry's units.
+
+    ``wanted`` says which unit ids are asked for. Each chosen disclosure is checked to hash to its
+    listed commitment; the leaves must give the entry's root and count.
+
+    Raises:
+        IntegrityError: an artifact is missing or altered, or the units do not give the
+            logged root and count.
+    """
+    try:
+        root, count, listing = units_of(subject)
+        leaves: list[bytes] = []
+        ids: list[str] = []
+        cs: list[str] = []
+        index: dict[str, int] = {}
+        for i, line in enumerate(artifact_lines(case, listing, "commitment list")):
+            c, unit = _split(line)
+            cs.append(c)
+            ids.append(unit)
+            leaves.append(merkle.leaf_hash(bytes.fromhex(c[7:])))
+            if wanted(unit):
+                index[unit] = i
+        want = set(index.values())
+        found: dict[int, bytes] = {}
+        for i, line in enumerate(artifact_lines(case, disclosures_commitment, "disclosures")):
+            if all_disclosures or i in want:
+                if i >= len(cs) or commitments.commitment_of(line) != cs[i]:
+                    raise IntegrityError(f"unit {i}: its disclosure does not match its commitment")
+                found[i] = line
+    except Unverifiable as exc:
+        raise IntegrityError(str(exc)) from None
+    except CustodyError as exc:
+        raise IntegrityError(exc.message) from None
+    if len(leaves) != count or merkle.root(merkle.LeafList(leaves), count).hex() != root:
+        raise IntegrityError("the units do not give the root and count the entry logged")
+    return UnitSet(root, count, leaves, ids, cs, index, found)
+
+
+def record_roles(warc: Path, sizes: Iterable[int]) -> list[tuple[int, int, str, str]]:
+    """``(offset, size, WARC-Type, WARC-Target-URI)`` of each record, from its first bytes.
+
+    Raises:
+        IntegrityError: the WARC cannot be read.
+    """
+    out = []
+    offset = 0
+    try:
+        with warc.open("rb") as fh:
+            for size in sizes:
+                fh.seek(offset)
+                head = fh.read(min(size, 1 << 16))
+                text = _inflate(head).split(b"\r\n\r\n", 1)[0]
+                found = {k.decode().lower(): v.decode("latin-1") for k, v in _HEADER.findall(text)}
+                out.append(
+                    (offset, size, found.get("warc-type", ""), found.get("warc-target-uri", ""))
+                )
+                offset += size
+    except OSError as exc:
+        raise IntegrityError(f"cannot read the capture's WARC: {exc.strerror}") from exc
+    return out
+
+
+def _inflate(member: bytes) -> bytes:
+    if member[:2] != b"\x1f\x8b":
+        return member
+    try:
+        return zlib.decompressobj(31).decompress(member, 1 << 16)
+    except zlib.error:
+        return b""
+
+
+def disclosure_size(raw: bytes) -> int:
+    """The ``size`` of a disclosure.
+
+    Raises:
+        IntegrityError: it is malformed.
+    """
+    return commitments.parse_disclosure(raw).size
+
+
+def object_of(case: Case, commitment: str) -> tuple[commitments.Disclosure, Path]:
+    """The disclosure behind a commitment and the artifact file it names.
+
+    Raises:
+        IntegrityError: the disclosure is missing, altered or malformed.
+    """
+    disclosure = store.read_disclosure(case, commitment)
+    return disclosure, case.object_path(disclosure.sha256)
