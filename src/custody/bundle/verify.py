@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from custody import bagfiles, commitments, hashing, log, merkle, note, signing, sshsig, strictjson
+from custody import (
+    bagcheck,
+    bagfiles,
+    commitments,
+    hashing,
+    log,
+    merkle,
+    note,
+    signing,
+    sshsig,
+    strictjson,
+)
 from custody.archive import ArchiveLimits, ArchiveMember, SafeZip
 from custody.bundle import layout
 from custody.errors import CustodyError, InputError, StorageError, UnsafeArchiveError
@@ -62,6 +73,12 @@ class _Bundle:
             raise UnsafeArchiveError(f"{name} is {member.size} bytes, over {limit}")
         return b"".join(self.zf.iter_member_chunks(member))
 
+    def names(self) -> list[str]:
+        return sorted(self.members)
+
+    def size(self, name: str) -> int:
+        return self.members[name].size
+
     def digest(self, name: str) -> hashing.Digests:
         if name not in self.digests:
             member = self.members[name]
@@ -98,7 +115,8 @@ def verify_bundle(path: Path, *, since: Path | None = None) -> Report:
             raise InputError(f"{path} is not a custody bundle (no bagit.txt, no data/bundle.json)")
         b = _Bundle(zf, fh, members)
         try:
-            _check_bag(b, report)
+            bagcheck.check_bag(b, report, extra_tag_files=(*layout.SIGNATURES, layout.VERIFY_TXT))
+            bagcheck.require_tags(b, report, layout.TAG_FILES)
             _check_log(b, report, since)
             _check_signatures(b, report)
             _check_exhibits(b, report)
@@ -107,91 +125,6 @@ def verify_bundle(path: Path, *, since: Path | None = None) -> Report:
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc}") from exc
     return report
-
-
-# -- the bag --------------------------------------------------------------------------
-
-
-def _check_bag(b: _Bundle, report: Report) -> None:
-    if b.read("bagit.txt") != bagfiles.DECLARATION:
-        report.error("bag-declaration", "bagit.txt is missing or not the BagIt 1.0 declaration")
-    manifests: dict[str, dict[str, str]] = {}
-    for alg in bagfiles.ALGORITHMS:
-        name = f"manifest-{alg}.txt"
-        data = b.read(name)
-        if data is None:
-            report.error("manifest-missing", f"{name} is missing", path=name)
-            continue
-        try:
-            manifests[alg] = bagfiles.parse_manifest(data, alg, name)
-        except bagfiles.HostileBagError:
-            raise
-        except bagfiles.BagFormatError as exc:
-            report.error("manifest-malformed", str(exc), path=name)
-    payload = sorted(n for n in b.members if n.startswith("data/"))
-    for alg, listed in manifests.items():
-        for name in sorted(listed):
-            if not name.startswith("data/"):
-                report.error("manifest-path", f"manifest-{alg}.txt lists {name!a}, not payload")
-            elif name not in b.members:
-                report.error("file-missing", f"{name} is listed but not in the bag", path=name)
-        for name in payload:
-            if name not in listed:
-                report.error("file-unlisted", f"{name} is in no manifest-{alg}.txt", path=name)
-    for name in payload:
-        digests = b.digest(name)
-        report.count("payload files")
-        for alg, listed in manifests.items():
-            want, got = listed.get(name), getattr(digests, alg)
-            if want is not None and want != got:
-                report.error("file-altered", f"{name} does not match manifest-{alg}.txt", path=name)
-    _check_tags(b, report)
-    _check_bag_info(b, report, payload)
-
-
-def _check_tags(b: _Bundle, report: Report) -> None:
-    allowed = {*layout.TAG_FILES, *layout.TAG_MANIFESTS, *layout.SIGNATURES}
-    for name in sorted(b.members):
-        if not name.startswith("data/") and name not in allowed:
-            report.error("file-unaccounted", f"{name} is not part of a bundle", path=name)
-    for alg in bagfiles.ALGORITHMS:
-        name = f"tagmanifest-{alg}.txt"
-        data = b.read(name)
-        if data is None:
-            report.error("manifest-missing", f"{name} is missing", path=name)
-            continue
-        try:
-            listed = bagfiles.parse_manifest(data, alg, name)
-        except bagfiles.HostileBagError:
-            raise
-        except bagfiles.BagFormatError as exc:
-            report.error("manifest-malformed", str(exc), path=name)
-            continue
-        for tag in layout.TAG_FILES:
-            if tag not in listed:
-                report.error("tag-unlisted", f"{name} does not list {tag}", path=name)
-        for tag, want in sorted(listed.items()):
-            data = b.read(tag, 1 << 30) if tag in b.members else None
-            if data is None:
-                report.error("file-missing", f"{tag} is listed in {name} but missing", path=tag)
-            elif hashlib.new(alg, data).hexdigest() != want:
-                report.error("tag-altered", f"{tag} does not match {name}", path=tag)
-
-
-def _check_bag_info(b: _Bundle, report: Report, payload: list[str]) -> None:
-    data = b.read("bag-info.txt")
-    if data is None:
-        report.error("bag-info", "bag-info.txt is missing")
-        return
-    try:
-        info = bagfiles.parse_bag_info(data)
-    except bagfiles.BagFormatError as exc:
-        report.error("bag-info", str(exc))
-        return
-    oxum = (info.get("Payload-Oxum") or [""])[0]
-    sizes = {n: b.members[n].size for n in payload}
-    if oxum != bagfiles.payload_oxum(sizes):
-        report.error("bag-info", "Payload-Oxum does not match the payload")
 
 
 # -- the log --------------------------------------------------------------------------
