@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +25,11 @@ OUT = ROOT / "demo-output"
 CUSTODY = str(Path(sys.executable).parent / "custody")
 
 
-def step(title: str, *args: str, capture: bool = False) -> str:
-    print(f"\n== {title}\n$ custody {shlex.join(args)}", flush=True)
+def step(title: str, *args: str, capture: bool = False, quiet: bool = False) -> str:
+    if not quiet:
+        print(f"\n== {title}\n$ custody {shlex.join(args)}", flush=True)
     proc = subprocess.run([CUSTODY, *args], text=True, capture_output=capture, check=False)
-    if capture:
+    if capture and not quiet:
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
@@ -145,7 +148,68 @@ def main() -> None:
     print("$ " + shlex.join(cmd), flush=True)
     if subprocess.run(cmd, cwd=OUT, check=False).returncode != 0:
         sys.exit("demo: openssl did not verify the checkpoint")
+    _bundle(case)
     print(f"\nDemo complete. The case is in {case}")
+
+
+def _bundle(case: str) -> None:
+    """Make a court bundle, verify it with custody, then with stock tools only."""
+    listing = json.loads(step("", "messages", "--case", case, "--json", capture=True, quiet=True))
+    import_id = listing["messages"][0]["id"].rpartition(":")[0]
+    bundle = str(OUT / "for-court.zip")
+    step(
+        "Make a court bundle: the photo without GPS, the message with the phone number "
+        "masked, the web capture, and only B.'s chat messages (the rest withheld)",
+        "bundle",
+        "create",
+        bundle,
+        "--case",
+        case,
+        "--artifact",
+        "1",
+        "--artifact",
+        "2",
+        "--artifact",
+        "4",
+        "--import",
+        import_id,
+        "--sender",
+        "B.",
+        "--redact-text",
+        "phone",
+        "--strip-gps",
+        "--recipient",
+        "Prosecutor's office (demo)",
+    )
+    step("What the bundle holds and withholds", "bundle", "inspect", bundle)
+    step("Verify the bundle offline (what the recipient runs)", "bundle", "verify", bundle)
+    bag = OUT / "for-court"
+    with zipfile.ZipFile(bundle) as zf:
+        zf.extractall(bag)
+    principal = (bag / "data/keys/allowed_signers").read_text().split()[0]
+    print("\n== Check the bundle with stock tools only (as VERIFY.txt in the bundle says)")
+    sig = ["-n", "custody-bundle", "-s", "tagmanifest-sha256.txt.sig"]
+    checks: list[tuple[list[str], str | None]] = [
+        (["sha256sum", "--quiet", "-c", "manifest-sha256.txt"], None),
+        (
+            [
+                "ssh-keygen",
+                "-Y",
+                "verify",
+                "-f",
+                "data/keys/allowed_signers",
+                "-I",
+                principal,
+                *sig,
+            ],
+            "tagmanifest-sha256.txt",
+        ),
+    ]
+    for cmd, stdin in checks:
+        print("$ " + shlex.join(cmd) + (f" < {stdin}" if stdin else ""), flush=True)
+        with (bag / stdin if stdin else Path(os.devnull)).open("rb") as fh:
+            if subprocess.run(cmd, cwd=bag, stdin=fh, check=False).returncode != 0:
+                sys.exit(f"demo: {cmd[0]} did not verify the bundle")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,12 @@ MASK = "\u2588"
 MASK_METHOD = "mask-text/v1"
 STRIP_METHOD = "strip-jpeg-metadata/v1"
 PRESETS = {
-    # a leading + or digit, then 6+ digits, spaces, dots, dashes or brackets, ending in a
-    # digit: at least 8 characters, as phone numbers are written in most countries
-    "phone": r"(?<![\w+])\+?\d[\d ().-]{6,}\d(?!\w)",
+    # international (+country) or national (trunk prefix 0) numbers, in digit groups
+    # separated by a space, dot or dash, brackets allowed: "+44 20 7946 0958",
+    # "(0)6 12 34 56 78", "0049-30-123456". Dates, times and IP addresses do not start
+    # with + or 0 and are left alone; other forms need re:
+    "phone": r"(?<![\w.+])(?:\+\d{1,3}|00\d{1,3}|\(?0\)?\d{0,4})"
+    r"(?:[ .-]?\(?\d{2,4}\)?){2,6}(?!\w)",
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
 }
 # message members that are not text a person wrote: ids, times, digests, flags
@@ -79,7 +82,7 @@ def compile_patterns(specs: Sequence[str], names: Iterable[str] = ()) -> list[Pa
             found = sorted({x for x in names if x and x.strip()}, key=len, reverse=True)
             if not found:
                 raise UsageError("--redact-text names: the bundle holds no sender names")
-            expr = "|".join(re.escape(x) for x in found)
+            expr = "|".join(_literal(x) for x in found)
             out.append(Pattern("names", re.compile(expr, re.IGNORECASE), False))
         elif spec.startswith("re:"):
             try:
@@ -89,12 +92,22 @@ def compile_patterns(specs: Sequence[str], names: Iterable[str] = ()) -> list[Pa
                     f"--redact-text {spec!a}: not a regular expression: {exc}"
                 ) from None
         elif spec.strip():
-            out.append(Pattern(f"pattern {n}", re.compile(re.escape(spec), re.IGNORECASE), False))
+            out.append(Pattern(f"pattern {n}", re.compile(_literal(spec), re.IGNORECASE), False))
         else:
             raise UsageError("--redact-text needs a non-empty pattern")
         if out[-1].regex.search("") is not None:
             raise UsageError(f"--redact-text {spec!a} matches empty text")
     return out
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regular expression that does not match inside a longer word."""
+    expr = re.escape(text)
+    if re.match(r"\w", text):
+        expr = r"(?<!\w)" + expr
+    if re.search(r"\w$", text):
+        expr += r"(?!\w)"
+    return expr
 
 
 def mask(text: str, patterns: Sequence[Pattern]) -> tuple[str, int]:
