@@ -231,7 +231,7 @@ def _check_inclusion(
         if proof is None or not merkle.verify_inclusion(entry.leaf, seq, cp.size, proof, cp.root):
             report.error("entry-inclusion", f"entry {seq} is not proven to be in the checkpoint")
         else:
-            report.count("inclusion proofs")
+            report.count("inclusion_proofs")
 
 
 def _check_consistency(
@@ -265,7 +265,7 @@ def _check_consistency(
     ):
         report.error("consistency-proof", f"the log is not proven to extend checkpoint {old.size}")
     else:
-        report.count("consistency proofs")
+        report.count("consistency_proofs")
 
 
 def _check_export(b: _Bundle, report: Report, cp: note.Checkpoint) -> None:
@@ -359,7 +359,7 @@ def _disclosed(b: _Bundle, report: Report, item: dict[str, Any], where: str) -> 
     ):
         report.error("unit-altered", f"{where}: {file_name} is not the unit committed")
         return False
-    report.count("units disclosed")
+    report.count("units_disclosed")
     return True
 
 
