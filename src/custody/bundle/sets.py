@@ -36,10 +36,13 @@ class UnitSet:
     index: dict[str, int] = field(default_factory=dict)  # unit id -> position, for those asked
     disclosures: dict[int, bytes] = field(default_factory=dict)
 
+    _tree: merkle.LeafList | None = None
+
     def proof(self, i: int) -> list[str]:
-        """The inclusion proof (hex) of unit ``i`` to the root."""
-        tree = merkle.LeafList(self.leaves)
-        return [h.hex() for h in merkle.inclusion_proof(tree, i, self.count)]
+        """The inclusion proof (hex) of unit ``i`` to the root (the tree is built once)."""
+        if self._tree is None:
+            self._tree = merkle.LeafList(self.leaves)
+        return [h.hex() for h in merkle.inclusion_proof(self._tree, i, self.count)]
 
 
 def _split(line: bytes) -> tuple[str, str]:
@@ -97,9 +100,12 @@ def read_set(
         raise IntegrityError(str(exc)) from None
     except CustodyError as exc:
         raise IntegrityError(exc.message) from None
-    if len(leaves) != count or merkle.root(merkle.LeafList(leaves), count).hex() != root:
+    tree = merkle.LeafList(leaves)
+    if len(leaves) != count or merkle.root(tree, count).hex() != root:
         raise IntegrityError("the units do not give the root and count the entry logged")
-    return UnitSet(root, count, leaves, ids, cs, index, found)
+    result = UnitSet(root, count, leaves, ids, cs, index, found)
+    result._tree = tree
+    return result
 
 
 def record_roles(warc: Path, sizes: Iterable[int]) -> list[tuple[int, int, str, str]]:
