@@ -4,9 +4,10 @@ The server remembers the exact body bytes it sent for each path (``sent``) and t
 request headers it received (``received``), so tests can check that the WARC holds the
 bodies byte for byte and what the server really got. Besides the test page (lazy images,
 fetch, an iframe, a web font, CSS backgrounds, a redirect chain, gzip, br and chunked
-bodies, a 404) it serves hostile endpoints (a redirect loop, an endless stream, a huge
-body, a pop-up storm, dialogs, downloads, a busy script) and a second HTTPS origin whose
-certificate is self-signed (``selfsigned_base``).
+bodies, a 404) and a page and script sent with real Brotli when the request accepts br,
+it serves hostile endpoints (a redirect loop, an endless stream, a huge body, a pop-up
+storm, dialogs, downloads, a busy script) and a second HTTPS origin whose certificate is
+self-signed (``selfsigned_base``).
 
 It also provides the session fixtures ``site`` and ``browser``: test modules import them,
 and every module's copy shares one site and one Chromium per test process.
@@ -29,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
+import brotlicffi  # type: ignore[import-untyped]  # no type information shipped
 import pytest
 
 from custody.capture.browser import BrowserNotFoundError, BrowserSession, find_chromium
@@ -42,12 +44,25 @@ FRAME_MARKER = "FRAME-CONTENT-OK"
 FONT = b"wOF2" + bytes(range(256)) * 4  # not a real font: Chromium fetches it all the same
 POPUPS = 30  # window.open calls of /popups
 ALERTS = 220  # alert() calls of /dialogs (more than custody lists)
+BR_PAGE_MARKER = "BROTLI-PAGE-RENDERED-OK"
+BR_SCRIPT_MARKER = "BROTLI-SCRIPT-RAN-OK"
+# /br-page.html and its script /br.js: Brotli-compressed (really, by brotlicffi)
+# when the request accepts br, as a real server does; identity otherwise.
+BR_PAGE = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Brotli page</title></head><body>
+<h1>{BR_PAGE_MARKER}</h1>
+<p>Grüße, ünïcödé, 10 € {"the same words again and again. " * 40}</p>
+<p id="br-script">script not run</p>
+<script src="/br.js"></script>
+</body></html>
+""".encode()
+BR_SCRIPT = f"document.getElementById('br-script').textContent = '{BR_SCRIPT_MARKER}';\n".encode()
 
 
 def brotli_stored(data: bytes) -> bytes:
     """A valid Brotli stream (RFC 7932) holding ``data`` in uncompressed meta-blocks.
 
-    What a server sends as ``Content-Encoding: br``, without the brotli package.
+    What a server sends as ``Content-Encoding: br``, without a Brotli encoder.
     """
     out, acc, nbits = bytearray(), 0, 0
 
@@ -173,8 +188,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name.replace("_", "-"), value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            site.sent[self.path] = body  # before the client can have read it all
             self.wfile.write(body)
-            site.sent[self.path] = body
 
         def do_GET(self) -> None:
             path = self.path
@@ -211,8 +226,20 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             elif not self._hostile(path):
                 self._other(path)
 
+        def _br_if_accepted(self, ctype: str, content: bytes) -> None:
+            accepted = self.headers.get("Accept-Encoding", "")
+            if "br" in (c.split(";")[0].strip() for c in accepted.split(",")):
+                body = brotlicffi.compress(content, mode=brotlicffi.MODE_TEXT)
+                self._send(200, ctype, body, Content_Encoding="br", Vary="Accept-Encoding")
+            else:
+                self._send(200, ctype, content, Vary="Accept-Encoding")
+
         def _other(self, path: str) -> None:
-            if path == "/old-image":
+            if path == "/br-page.html":
+                self._br_if_accepted("text/html; charset=utf-8", BR_PAGE)
+            elif path == "/br.js":
+                self._br_if_accepted("application/javascript", BR_SCRIPT)
+            elif path == "/old-image":
                 self._send(302, "text/plain", b"", Location="/moved.png")
             elif path == "/data.json":
                 self._send(200, "application/json", b'{"message": "FETCHED-BY-SCRIPT"}')
@@ -282,10 +309,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/plain")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            site.sent[self.path] = b"".join(CHUNKS)  # before the client can have read it all
             for part in CHUNKS:
                 self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
             self.wfile.write(b"0\r\n\r\n")
-            site.sent[self.path] = b"".join(CHUNKS)
 
     return Handler
 

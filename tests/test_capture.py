@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import brotlicffi  # type: ignore[import-untyped]  # no type information shipped
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -19,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from custody import keys, log, signing
 from custody import verify as case_verify
-from custody.capture import batch, guard
+from custody.capture import batch, guard, http1
 from custody.capture.browser import BrowserSession
 from custody.capture.recorder import (
     Limits,
@@ -38,7 +39,19 @@ from custody.report import Report
 from custody.warc import verify_warc
 
 from . import capture_server
-from .capture_server import BR_TEXT, CHUNKS, FRAME_MARKER, GZ_SCRIPT, MARKER, Site, brotli_stored
+from .capture_server import (
+    BR_PAGE,
+    BR_PAGE_MARKER,
+    BR_SCRIPT,
+    BR_SCRIPT_MARKER,
+    BR_TEXT,
+    CHUNKS,
+    FRAME_MARKER,
+    GZ_SCRIPT,
+    MARKER,
+    Site,
+    brotli_stored,
+)
 from .conftest import Runner, make_case
 
 # The local site and the Chromium, one each per test process (see capture_server).
@@ -170,7 +183,7 @@ def test_capture_local_page(
     gz = responses["/gz.js"]  # stored still compressed, byte for byte, with its header
     assert gz["http"].get_header("Content-Encoding") == "gzip"
     assert gz["body"] == site.sent["/gz.js"] and gzip.decompress(gz["body"]) == GZ_SCRIPT
-    br = responses["/br.txt"]  # br too, although custody asked for gzip and deflate only
+    br = responses["/br.txt"]  # br too (a coding sent whatever the request accepted)
     assert br["http"].get_header("Content-Encoding") == "br"
     assert br["body"] == site.sent["/br.txt"] == brotli_stored(BR_TEXT)
     assert responses["/chunked.txt"]["body"] == b"".join(CHUNKS)  # transfer coding undone
@@ -426,7 +439,7 @@ def test_perform_keeps_bodies_as_received(site: Site) -> None:
     ex = _perform(site.base + "/gz.js")
     assert ex.sent and ex.ip == "127.0.0.1" and ex.response is not None
     assert ex.response.body == site.sent["/gz.js"]
-    assert ("Accept-Encoding", "gzip, deflate") in ex.sent_headers
+    assert ("Accept-Encoding", "gzip, deflate, br") in ex.sent_headers  # loopback: br too
     headers, body = browser_view(ex.response, 1 << 20)
     assert body == GZ_SCRIPT and not any(n.lower() == "content-encoding" for n, _ in headers)
     chunked = _perform(site.base + "/chunked.txt").response
@@ -449,3 +462,97 @@ def test_browser_view_refuses_a_decompression_bomb() -> None:
     response = Response("HTTP/1.1 200 OK", 200, (("Content-Encoding", "gzip"),), b"", bomb)
     with pytest.raises(ValueError, match="larger than"):
         browser_view(response, 1 << 20)
+
+
+# --- content codings: br decoded for the browser, recorded as sent ------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_brotli_page_renders_and_is_recorded_as_sent(
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site, scheme: str
+) -> None:
+    """A server that sends real Brotli because custody asked for br (as Chromium does over
+    https and to loopback hosts): the browser renders the decoded page and runs its decoded
+    script, and the WARC holds the compressed bytes exactly as sent."""
+    base = site.base if scheme == "http" else site.https_base
+    assert base is not None
+    _, result = _capture(tmp_path, cli, browser, base + "/br-page.html", extra_ca_file=site.ca_file)
+    assert result.exit_code == ExitCode.OK, result.reasons
+    text = _snapshot(result, "text").decode("utf-8")
+    assert BR_PAGE_MARKER in text and BR_SCRIPT_MARKER in text and "Grüße, ünïcödé, 10 €" in text
+    dom = _snapshot(result, "dom").decode("utf-8")
+    assert "<title>Brotli page</title>" in dom
+    records = _records(result.artifacts["warc"].path)
+    for path, content in (("/br-page.html", BR_PAGE), ("/br.js", BR_SCRIPT)):
+        url = base + path
+        response = next(r for r in records if r["type"] == "response" and r["uri"] == url)
+        request = next(r for r in records if r["type"] == "request" and r["uri"] == url)
+        assert request["http"].get_header("Accept-Encoding") == "gzip, deflate, br"
+        assert response["http"].get_header("Content-Encoding") == "br"
+        assert response["body"] == site.sent[path]  # the compressed bytes, as sent
+        assert brotlicffi.decompress(response["body"]) == content != response["body"]
+    assert site.received["/br-page.html"][-1]["Accept-Encoding"] == "gzip, deflate, br"
+    prov = json.loads(_snapshot(result, "provenance"))
+    assert prov["failed"] == [] and prov["counts"]["failed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "expected"),
+    [
+        pytest.param("https", "example.com", "gzip, deflate, br", id="https"),
+        pytest.param("http", "example.com", "gzip, deflate", id="plain-http"),
+        pytest.param("http", "10.0.0.5", "gzip, deflate", id="private-not-loopback"),
+        pytest.param("http", "127.0.0.1", "gzip, deflate, br", id="ipv4-loopback"),
+        pytest.param("http", "127.3.2.1", "gzip, deflate, br", id="ipv4-loopback-net"),
+        pytest.param("http", "::1", "gzip, deflate, br", id="ipv6-loopback"),
+        pytest.param("http", "localhost", "gzip, deflate, br", id="localhost"),
+        pytest.param("http", "localhost.", "gzip, deflate, br", id="localhost-dot"),
+        pytest.param("http", "app.localhost", "gzip, deflate, br", id="sub-localhost"),
+        pytest.param("http", "localhost.example", "gzip, deflate", id="not-localhost"),
+    ],
+)
+def test_accept_encoding_follows_chromium(scheme: str, host: str, expected: str) -> None:
+    """Chromium's rule (measured with Chromium 156: "gzip, deflate, br, zstd" over https and
+    to loopback, else "gzip, deflate"), less zstd."""
+    assert http1.accept_encoding(scheme, host) == expected
+
+
+def _encoded(coding: str, body: bytes) -> Response:
+    headers = (("Content-Type", "text/plain"), ("Content-Encoding", coding))
+    return Response("HTTP/1.1 200 OK", 200, headers, b"", body)
+
+
+def test_browser_view_decodes_br_and_chains() -> None:
+    text = b"Brotli for the browser. " * 500
+    headers, body = browser_view(_encoded("br", brotlicffi.compress(text)), 1 << 20)
+    assert body == text and headers == (("Content-Type", "text/plain"),)
+    both = brotlicffi.compress(gzip.compress(text, mtime=0))  # gzip first, then br
+    assert browser_view(_encoded("gzip, br", both), 1 << 20)[1] == text
+    stored = brotli_stored(BR_TEXT)  # uncompressed meta-blocks: valid Brotli too
+    assert browser_view(_encoded("BR", stored), 1 << 20)[1] == BR_TEXT
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "match"),
+    [
+        pytest.param("br", brotlicffi.compress(b"\0" * (10 << 20)), "larger than", id="br-bomb"),
+        pytest.param("br", brotlicffi.compress(BR_TEXT * 50)[:-4], "ends early", id="br-truncated"),
+        pytest.param("br", b"not brotli at all", "br:", id="br-garbage"),
+        pytest.param("br", brotlicffi.compress(b"x") + b"junk", "br:", id="br-trailing-bytes"),
+        pytest.param("zstd", b"(\xb5/\xfd", "not decodable", id="zstd"),
+        pytest.param("gzip, zstd", b"", "not decodable", id="zstd-in-a-chain"),
+    ],
+)
+def test_browser_view_refuses_what_it_cannot_hand_over(
+    coding: str, body: bytes, match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        browser_view(_encoded(coding, body), 1 << 20)
+
+
+def test_browser_view_passes_unknown_codings_through() -> None:
+    """As Chromium does with a coding it does not know: the body as it is, header kept."""
+    response = _encoded("x-custom, br", b"opaque bytes")
+    headers, body = browser_view(response, 1 << 20)
+    assert body == b"opaque bytes" and ("Content-Encoding", "x-custom, br") in headers

@@ -2,21 +2,26 @@
 :mod:`custody.capture.recorder` for what is recorded, and the fidelity limits).
 
 One request per connection. The request head is built from the headers Chromium handed
-over, minus the hop-by-hop ones, plus ``Host``, ``Accept-Encoding`` and, with a body,
-``Content-Length``. The response head is read up to 64 KiB; the body is read under a cap,
-after transfer decoding (chunks joined) and before content decoding.
+over, minus the hop-by-hop ones, plus ``Host``, ``Accept-Encoding`` (see
+:func:`accept_encoding`) and, with a body, ``Content-Length``. The response head is read
+up to 64 KiB; the body is read under a cap, after transfer decoding (chunks joined) and
+before content decoding.
 """
 
 from __future__ import annotations
 
 import io
+import ipaddress
 import socket
 from urllib.parse import urlsplit
 
 from custody.capture.recorder import Headers, OutgoingRequest, Stopper
 from custody.warc import _http_head as http_head  # the exact bytes the WARC writer records
 
+# Chromium (156) sends "gzip, deflate, br, zstd" over https and to loopback hosts, else
+# "gzip, deflate"; custody sends the same less zstd, which it cannot decode for the browser.
 ACCEPT_ENCODING = "gzip, deflate"
+ACCEPT_ENCODING_SECURE = "gzip, deflate, br"
 MAX_HEAD = 1 << 16
 _NOT_FORWARDED = {
     *("host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te"),
@@ -35,6 +40,23 @@ def _target(url: str) -> tuple[str, str, int, str, str]:
     prefix = f"{parts.scheme}://{parts.netloc}"
     target = url.split("#", 1)[0][len(prefix) :] if url.startswith(prefix) else parts.path
     return scheme, host, parts.port or _DEFAULT_PORT[scheme], netloc, target or "/"
+
+
+def accept_encoding(scheme: str, host: str) -> str:
+    """The ``Accept-Encoding`` custody sends for a request to ``scheme://host``.
+
+    Chromium's own rule (``URLRequestHttpJob``): ``br`` and ``zstd`` only over https or to
+    a loopback host (``localhost``, ``*.localhost``, ``127.0.0.0/8``, ``::1``), because
+    middleboxes on plain http mangle them. custody follows it, less ``zstd``.
+    """
+    if scheme.lower() == "https":
+        return ACCEPT_ENCODING_SECURE
+    name = host.lower().removesuffix(".")
+    try:
+        loopback = ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        loopback = name == "localhost" or name.endswith(".localhost")
+    return ACCEPT_ENCODING_SECURE if loopback else ACCEPT_ENCODING
 
 
 def read_head(rfile: io.BufferedReader) -> bytes:
@@ -158,7 +180,7 @@ def request_head(request: OutgoingRequest) -> tuple[str, str, int, str, Headers,
     scheme, host, port, host_header, target = _target(request.url)
     headers = [("Host", host_header)]
     headers += [(n, v) for n, v in request.headers if n.lower() not in _NOT_FORWARDED]
-    headers.append(("Accept-Encoding", ACCEPT_ENCODING))
+    headers.append(("Accept-Encoding", accept_encoding(scheme, host)))
     if request.body or request.method in ("POST", "PUT", "PATCH"):
         headers.append(("Content-Length", str(len(request.body))))
     request_line = f"{request.method} {target} HTTP/1.1"

@@ -27,13 +27,15 @@ After the browser part, :mod:`custody.capture.web` adds the snapshots (``resourc
 records) and the provenance (a ``metadata`` record, last) through :meth:`WarcRecorder.add`.
 
 The browser then gets the response through ``Fetch.fulfillRequest``, content-decoded by
-custody (Chromium does not decode fulfilled bodies).
+custody (Chromium does not decode fulfilled bodies): ``gzip``, ``deflate`` and ``br``.
 
 Fidelity limits, all recorded in the provenance:
 - The origin server talks to Python, not to Chromium: HTTP/1.1 only (no HTTP/2 or 3), a
   Python TLS handshake, one connection per request, and the request headers Chromium hands
   to ``Fetch`` (user agent, accept, referer, cookies, client hints) plus ``Host`` and
-  ``Accept-Encoding: gzip, deflate`` (custody cannot decode br or zstd for the browser).
+  ``Accept-Encoding``: Chromium's own value less ``zstd``, which custody cannot decode for
+  the browser (:func:`custody.capture.http1.accept_encoding`); a ``zstd`` body sent anyway
+  is recorded and fails in the browser.
   Headers Chromium adds later in its network stack (``Sec-Fetch-*``, ``Accept-Language``)
   are not sent. A server that fingerprints clients may answer differently.
 - 1xx interim responses and chunked trailers are read and not recorded; a request body
@@ -56,6 +58,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
+
+import brotlicffi  # type: ignore[import-untyped]  # no type information shipped
 
 from custody.errors import StorageError
 from custody.warc import (
@@ -174,7 +178,26 @@ class Stopper:
         self.cut()
 
 
+_DECODED = ("gzip", "x-gzip", "deflate", "br")  # the content codings custody undoes
+_UNDECODABLE = ("zstd",)  # codings Chromium would undo and custody cannot
+
+
+def _unbrotli(data: bytes, cap: int) -> bytes:
+    decoder = brotlicffi.Decompressor()
+    try:
+        out = bytes(decoder.process(data, output_buffer_limit=cap + 1))
+    except brotlicffi.error as exc:
+        raise ValueError(f"br: {exc}") from exc
+    if len(out) > cap:
+        raise ValueError(f"decoded body larger than {cap} bytes")
+    if not decoder.is_finished():
+        raise ValueError("br: the compressed stream ends early")
+    return out
+
+
 def _decode(data: bytes, coding: str, cap: int) -> bytes:
+    if coding == "br":
+        return _unbrotli(data, cap)
     out = bytearray()
     while data:
         wbits = 47 if coding in ("gzip", "x-gzip") else 15
@@ -195,9 +218,14 @@ def _decode(data: bytes, coding: str, cap: int) -> bytes:
 def browser_view(response: Response, cap: int) -> tuple[Headers, bytes]:
     """Headers and body to hand to the browser: content codings custody can undo, undone.
 
+    ``gzip``, ``x-gzip``, ``deflate`` and ``br`` are undone (in reverse order of listing)
+    and ``Content-Encoding`` is dropped. A body with a coding Chromium does not know is
+    handed over as it is, headers and all, as Chromium itself would pass it through.
+
     Raises:
-        ValueError: the body does not decode, or decodes to more than ``cap`` bytes.
-        zlib.error: the compressed data is corrupt.
+        ValueError: the body does not decode, decodes to more than ``cap`` bytes, or has
+            a coding Chromium would undo and custody cannot (``zstd``).
+        zlib.error: the gzip or deflate data is corrupt.
     """
     codings = [
         c.strip().lower()
@@ -207,10 +235,12 @@ def browser_view(response: Response, cap: int) -> tuple[Headers, bytes]:
     ]
     drop = {"transfer-encoding", "content-length"}
     body = response.body
-    if codings and all(c in ("gzip", "x-gzip", "deflate") for c in codings):
+    if codings and all(c in _DECODED for c in codings):
         for coding in reversed(codings):
             body = _decode(body, coding, cap)
         drop.add("content-encoding")
+    elif codings and all(c in _DECODED + _UNDECODABLE for c in codings):
+        raise ValueError(f"content coding {', '.join(codings)[:100]}: not decodable by custody")
     return tuple((n, v) for n, v in response.headers if n.lower() not in drop), body
 
 
