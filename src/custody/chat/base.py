@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, BinaryIO, Protocol
@@ -212,6 +212,9 @@ class ParseContext:
     date_order: str | None = None  # --date-order: DMY, MDY or YMD
     report: ImportReport = field(default_factory=ImportReport)
     referenced: set[str] = field(default_factory=set)  # package files some message names
+    # Opens another file of the package by name, from its start, for a format whose chat is
+    # split over several files (Messenger's message_N.json); None when the caller offers none.
+    open_file: Callable[[str], BinaryIO] | None = None
 
     def folder(self) -> str:
         """The chat file's folder inside the package ("" at the top)."""

@@ -2,8 +2,13 @@
 
 Every file's first 64 KiB is offered to every importer's ``sniff``. The chat file is the
 one file that sniffs as a format (the shallowest, when a file of the same format is also
-nested deeper, such as a chat sent as a document). Anything less clear is refused with the
-candidates named, so the user can say ``--format``; nothing is guessed silently.
+nested deeper, such as a chat sent as a document). A chat split over several files of one
+folder (Messenger's ``message_N.json``) is chosen by its first file, ``message_1.json``.
+Anything less clear is refused with the candidates named, so the user can say
+``--format``; nothing is guessed silently.
+
+Telegram's sniff (a JSON object naming ``"messages"``) also matches Discord and Messenger
+exports; a file that sniffs as one of those is not offered as Telegram.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from custody.chat import messenger
 from custody.chat.base import ChatImporter
+from custody.chat.discord import DiscordImporter
 from custody.chat.package import Entry
 from custody.chat.telegram import TelegramImporter
 from custody.chat.whatsapp import WhatsAppImporter
@@ -20,8 +27,12 @@ from custody.errors import InputError, UsageError
 IMPORTERS: Mapping[str, ChatImporter] = {
     "whatsapp": WhatsAppImporter(),
     "telegram": TelegramImporter(),
+    "discord": DiscordImporter(),
+    "messenger": messenger.MessengerImporter(),
 }
 FORMATS = ("auto", *IMPORTERS)
+_SHADOWS = {"discord": "telegram", "messenger": "telegram"}
+"""A format whose sniff implies another's: the other's match is a false positive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,8 @@ class Choice:
 
 def sniff(head: bytes) -> frozenset[str]:
     """The formats whose importer says ``head`` could start its main file."""
-    return frozenset(name for name, imp in IMPORTERS.items() if imp.sniff(head))
+    found = {name for name, imp in IMPORTERS.items() if imp.sniff(head)}
+    return frozenset(found - {_SHADOWS[name] for name in found if name in _SHADOWS})
 
 
 def _shown(entries: list[Entry]) -> str:
@@ -55,9 +67,10 @@ def choose(sniffed: Mapping[Entry, frozenset[str]], fmt: str) -> Choice:
         found = sorted({f for formats in sniffed.values() for f in formats})
         if not found:
             raise InputError(
-                "unknown format: no file looks like a WhatsApp .txt or a Telegram result.json "
-                "export",
-                hint="if you know the format, give --format whatsapp or --format telegram",
+                "unknown format: no file looks like a WhatsApp .txt, a Telegram result.json, "
+                "a DiscordChatExporter .json or a Messenger/Instagram message_1.json export",
+                hint="if you know the format, give --format whatsapp, telegram, discord or "
+                "messenger",
             )
         if len(found) > 1:
             raise InputError(
@@ -72,6 +85,9 @@ def choose(sniffed: Mapping[Entry, frozenset[str]], fmt: str) -> Choice:
         raise InputError(f"no file of the package looks like a {fmt} export")
     depth = min(e.name.count("/") for e in candidates)
     top = [e for e in candidates if e.name.count("/") == depth]
+    if len(top) > 1 and fmt == "messenger":
+        first = messenger.first_part([e.name for e in top])
+        top = [e for e in top if e.name == first] or top
     if len(top) > 1:
         raise InputError(
             f"several files look like a {fmt} chat: {_shown(top)}",
