@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from custody import canonical, commitments, log, merkle, store, strictjson
 from custody.case import Case, open_case
 from custody.chat.units import check_import, encode_message
 from custody.cli import case_cmds, chat_cmds, log_cmds
+from custody.units import UnitLists, digests_of
 from custody.verify import verify_case
 from custody.warc import verify_warc
 
@@ -386,3 +389,86 @@ def test_cases_keep_working_after_import(
     code, out, err = cli("log", "--case", str(case))
     assert code == 0 and "import" in out, err
     assert verify_case(Case(case, open_case(case).case_id)).ok
+
+
+def test_messages_of_a_sensitive_import_are_not_shown_by_default(
+    tmp_path: Path, case: Path, cli: Runner
+) -> None:
+    """DESIGN section 4: nothing renders material marked sensitive by default. custody
+    messages lists its messages by id, sender, time and kind; --show-sensitive shows them."""
+    secret = import_json(cli, case, str(android_zip(tmp_path)), "--sensitive")
+    chat = tmp_path / "_chat.txt"
+    chat.write_text("[15/01/2024, 21:03:07] Alice: an ordinary message\r\n", encoding="utf-8")
+    plain = import_json(cli, case, str(chat))
+    sid, pid = secret["import_id"], plain["import_id"]
+    words = ("I know where you live", "the caption", "IMG-20240115-WA0003.jpg", "VID-")
+
+    code, out, err = cli("messages", "--case", str(case))
+    assert code == 0, err
+    assert not any(w in out for w in words)
+    assert f"{sid}:3" in out and "Bob: [sensitive: not shown]" in out
+    assert "Alice: [media, sensitive: not shown]" in out  # the photo with its caption
+    assert "an ordinary message" in out  # an import not marked sensitive is shown as ever
+    assert "6 messages of imports marked sensitive" in err and "--show-sensitive" in err
+
+    code, out, err = cli("messages", "--case", str(case), "--json")
+    assert code == 0, err
+    assert not any(w in out for w in words)
+    listed = json.loads(out)
+    assert listed["withheld_sensitive"] == 6
+    docs = {m["id"]: m for m in listed["messages"]}
+    assert docs[f"{pid}:0"]["text"] == "an ordinary message"
+    bob = docs[f"{sid}:3"]
+    assert bob["withheld"] == "sensitive" and bob["sender"] == "Bob"
+    assert "text" not in bob and "attachments" not in docs[f"{sid}:1"]
+    assert bob["source"]["line"] == 5  # where it is in the original: enough to choose it
+
+    # filters still look at the whole message: an id to choose, never the text
+    code, out, err = cli("messages", "--case", str(case), "--grep", "WHERE YOU LIVE")
+    assert code == 0 and f"{sid}:3" in out and "where you live" not in out
+
+    code, out, err = cli("messages", "--case", str(case), "--show-sensitive")
+    assert code == 0 and "I know where you live" in out and "the caption" in out
+    assert "sensitive" not in err
+    code, out, err = cli("messages", "--case", str(case), "--show-sensitive", "--json")
+    shown = json.loads(out)
+    assert shown["withheld_sensitive"] == 0
+    stored = lines(case, secret["artifacts"]["messages"]["path"])
+    assert shown["messages"][:6] == [json.loads(x) for x in stored]
+
+
+def test_messages_refuses_an_altered_details_record(
+    tmp_path: Path, case: Path, cli: Runner
+) -> None:
+    """The details record says whether an import is sensitive: it is hash-checked first."""
+    result = import_json(cli, case, str(android_zip(tmp_path)), "--sensitive")
+    path = case / result["artifacts"]["details"]["path"]
+    _writable(path)
+    path.write_bytes(path.read_bytes().replace(b'"sensitive":true', b'"sensitive":false'))
+    code, out, err = cli("messages", "--case", str(case))
+    assert code == 3 and "altered" in err and "where you live" not in out
+
+
+def test_unit_lists_keep_no_list_of_commitments() -> None:
+    """Memory does not grow with the units committed: each commitment is written out and
+    only O(log n) subtree hashes are kept for the Merkle root (not a list of them)."""
+    digests = digests_of(b"a unit")
+    with Path(os.devnull).open("wb") as sink:
+        small = UnitLists(sink, sink)
+        committed = [small.commit("chat-message", f"u:{i}", digests) for i in range(100)]
+        assert small.root() == commitments.commitments_root(committed)
+        assert small.count == len(small.commitments) == 100
+
+        lists = UnitLists(sink, sink)
+        for i in range(1000):
+            lists.commit("chat-message", f"u:{i}", digests)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for i in range(1000, 11000):
+                lists.commit("chat-message", f"u:{i}", digests)
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+    assert lists.count == len(lists.commitments) == 11000
+    assert grown < 10_000, grown  # a list of 10,000 commitment strings holds about 1.3 MB

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custody import merkle
+from custody import commitments, merkle
 
 from .conftest import VECTORS
 
@@ -102,3 +102,71 @@ def test_generated_proofs_verify(size: int, data: st.DataObject) -> None:
     assert merkle.verify_consistency(size1, size, merkle.root(tree, size1), r, cproof)
     if size1 < size:
         assert not merkle.verify_consistency(size1, size, bytes(32), r, cproof)
+
+
+# --- RootBuilder: the root over leaves given one at a time --------------------------------
+
+
+def test_root_builder_equals_root_for_every_size() -> None:
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(300)]
+    tree = merkle.LeafList(leaves)
+    builder = merkle.RootBuilder()
+    assert builder.root() == merkle.EMPTY_ROOT and builder.size == 0
+    for n, leaf in enumerate(leaves, start=1):
+        builder.add(leaf)
+        assert builder.size == n
+        assert builder.root() == merkle.root(tree, n), n  # root() may be asked at any time
+        assert builder.root() == merkle.root(merkle.LeafList(leaves[:n]), n), n
+
+
+def test_root_builder_keeps_log_n_hashes() -> None:
+    builder = merkle.RootBuilder()
+    for i in range(1, 5000):
+        builder.add(merkle.leaf_hash(i.to_bytes(4, "big")))
+        assert len(builder._stack) == i.bit_count()  # one hash per complete subtree
+
+
+def _root_vectors() -> list[tuple[int, str]]:
+    """(tree size, base64 root) of the happy-path vectors: trees over LEAVES' prefixes."""
+    found = set()
+    for path in _cases("inclusion"):
+        case = json.loads(path.read_text())
+        if path.stem == "happy-path":
+            found.add((case["treeSize"], case["root"]))
+    for path in _cases("consistency"):
+        case = json.loads(path.read_text())
+        if path.stem == "happy-path":
+            found |= {(case["size1"], case["root1"]), (case["size2"], case["root2"])}
+    return sorted(found)
+
+
+def test_root_builder_against_vector_roots() -> None:
+    vectors = _root_vectors()
+    if not vectors:
+        pytest.skip("peer vectors not present")
+    assert {size for size, _ in vectors} >= {1, 2, 3, 5, 6, 7, 8}
+    for size, want in vectors:
+        builder = merkle.RootBuilder()
+        for x in LEAVES[:size]:
+            builder.add(merkle.leaf_hash(bytes.fromhex(x)))
+        assert builder.root() == _b(want), size
+
+
+def test_root_builder_reference_root() -> None:
+    builder = merkle.RootBuilder()
+    for x in LEAVES:
+        builder.add(merkle.leaf_hash(bytes.fromhex(x)))
+    assert builder.root().hex() == ROOT8
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32).map(bytes.hex), max_size=80))
+def test_commitments_root_streams_the_same_root(hexes: list[str]) -> None:
+    listed = ["sha256:" + h for h in hexes]
+    leaves = [merkle.leaf_hash(bytes.fromhex(h)) for h in hexes]
+    want = merkle.root(merkle.LeafList(leaves), len(leaves)).hex()
+    assert commitments.commitments_root(listed) == want
+    assert commitments.commitments_root(iter(listed)) == want
+    streamed = commitments.CommitmentsRoot()
+    for c in listed:
+        streamed.add(c)
+    assert (streamed.count, streamed.root()) == (len(listed), want)

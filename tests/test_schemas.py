@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import zipfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from custody.capture.proxy import Proxy
 from custody.capture.units import read_record
 from custody.capture.web import CaptureOptions, capture_page
 from custody.case import open_case
+from custody.chat import detect, messages
 
 from . import capture_server
 from .capture_server import Site
@@ -34,11 +36,23 @@ browser = capture_server.browser
 SCHEMAS = ROOT / "schemas"
 ID_BASE = "https://custody.invalid/schemas/"
 PHOTO = ROOT / "examples" / "photo-with-gps.jpg"
+CHAT = ROOT / "examples" / "whatsapp-chat.txt"
 # Disclosure kinds whose artifacts are JSON records; each kind is also its schema's name.
-RECORD_KINDS = {"file-details", "case-details", "capture-details"}
+RECORD_KINDS = {"file-details", "case-details", "capture-details", "import-details"}
+# Disclosure kinds whose artifacts are JSON Lines, and the schema of each line.
+LINES_KINDS = {
+    "chat-messages": "message",
+    "chat-disclosures": "disclosure",  # the units' disclosures: salts, never shipped whole
+    "capture-disclosures": "disclosure",
+}
 # Only a real capture produces these (test_real_capture_validates).
-CAPTURE_SCHEMAS = {"capture-details", "capture-provenance", "cli-output/capture"}
-CHAT_SCHEMAS = {"message"}  # validated by tests/test_chat_import.py on real imports
+CAPTURE_SCHEMAS = {
+    "capture-details", "capture-provenance", "cli-output/capture", "cli-output/export-wacz",
+}  # fmt: skip
+# Court bundles' files and outputs: validated by tests/test_bundle_schemas.py.
+BUNDLE_SCHEMAS = {
+    "bundle-description", "bundle-select", "cli-output/bundle-create", "cli-output/bundle-inspect",
+}  # fmt: skip
 
 Produced = list[tuple[str, str, Any]]  # (schema name, where it came from, document)
 
@@ -72,7 +86,8 @@ def test_schemas_exist() -> None:
         "cli-output/log", "cli-output/keys-fingerprint", "cli-output/keys-export",
         "cli-output/log-recover",
         "cli-output/keys-join", "cli-output/keys-rotate", "capture-details",
-        "capture-provenance", "cli-output/capture",
+        "capture-provenance", "cli-output/capture", "message", "import-details",
+        "cli-output/import", "cli-output/messages", "cli-output/export-wacz",
     }  # fmt: skip
 
 
@@ -96,6 +111,36 @@ def test_shared_definitions_are_identical() -> None:
             assert definition == first[1], f"$defs/{key} differs in {_name(path)} and {first[0]}"
 
 
+def test_messages_output_copies_the_message_schema() -> None:
+    """custody messages --json lists message lines as they are, so its $defs/message is the
+    message schema itself; a withheld message keeps exactly its non-content members."""
+    message = _schema("message")
+    listing = _schema("cli-output/messages")["$defs"]
+    copied = {k: v for k, v in listing["message"].items() if k != "description"}
+    assert copied == {
+        k: v for k, v in message.items() if k not in ("$schema", "$id", "$defs", "description")
+    }
+    assert set(message["$defs"]) <= set(listing)  # and equal: test_shared_definitions_...
+    withheld = listing["withheldMessage"]
+    kept = set(withheld["properties"]) - {"withheld"}
+    assert kept == set(messages.withhold(dict.fromkeys(message["properties"]))) - {"withheld"}
+    assert all(withheld["properties"][k] == message["properties"][k] for k in kept)
+    assert set(withheld["required"]) == (set(message["required"]) & kept) | {"withheld"}
+    assert withheld["allOf"] == message["allOf"]
+
+
+def test_import_formats_are_the_importers() -> None:
+    """A new chat importer needs its name in the import schemas' format enums."""
+    formats = set(detect.IMPORTERS)
+    for name in ("import-details", "cli-output/import"):
+        schema = _schema(name)
+        facts = schema["$defs"]["importReport"]["properties"]["facts"]
+        assert set(schema["properties"]["format"]["enum"]) == formats, name
+        assert set(facts["properties"]["format"]["enum"]) == formats, name
+    options = _schema("import-details")["properties"]["options"]["properties"]
+    assert set(options["format"]["enum"]) == set(detect.FORMATS)
+
+
 def _json(run: Runner, *argv: str, code: int = 0) -> Any:
     got, out, err = run(*argv, "--json")
     assert got == code, err
@@ -114,10 +159,16 @@ def _case_files(case: Path, produced: Produced) -> None:
         disclosure = _load(path)
         produced.append(("disclosure", f"{case.name}/disclosures/{path.name}", disclosure))
         kind = disclosure["kind"]
+        sha256 = disclosure["sha256"]
+        stored = case / "objects" / "sha256" / sha256[:2] / sha256
         if kind in RECORD_KINDS:
-            sha256 = disclosure["sha256"]
-            record = case / "objects" / "sha256" / sha256[:2] / sha256
-            produced.append((kind, f"{case.name} {kind} {sha256}", _load(record)))
+            produced.append((kind, f"{case.name} {kind} {sha256}", _load(stored)))
+        elif kind in LINES_KINDS:
+            lines = stored.read_bytes().splitlines()
+            produced += [
+                (LINES_KINDS[kind], f"{case.name} {kind} {sha256} line {i + 1}", json.loads(x))
+                for i, x in enumerate(lines)
+            ]
 
 
 def _provenances(case: Path, produced: Produced) -> None:
@@ -155,16 +206,44 @@ def _load(path: Path) -> Any:
     return json.loads(path.read_bytes())
 
 
+def _chat(tmp_path: Path, case: Path, cli: Runner) -> Produced:
+    """custody import of the example WhatsApp chat (sensitive, with a zone and a note) and
+    of a zip of it with a photo no message names, then custody messages with and without
+    --show-sensitive."""
+    out: Produced = []
+    args = ("--case", str(case), "--sensitive", "--timezone", "Europe/Berlin", "--note", "from A.")
+    first = _json(cli, "import", str(CHAT), *args)
+    out.append(("cli-output/import", "import (sensitive)", first))
+    package = tmp_path / "WhatsApp Chat with B.zip"
+    with zipfile.ZipFile(package, "w") as z:
+        z.write(CHAT, "WhatsApp Chat with B..txt")
+        z.write(PHOTO, "IMG-20261120-WA0001.jpg")
+    second = _json(cli, "import", str(package), "--case", str(case))
+    assert second["report"]["counts"]["unreferenced-file"] == 1
+    out.append(("cli-output/import", "import (zip)", second))
+    listed = _json(cli, "messages", "--case", str(case))
+    withheld = [m for m in listed["messages"] if "withheld" in m]
+    assert listed["withheld_sensitive"] == len(withheld) == first["messages"] > 0
+    assert {m["id"].split(":")[0] for m in withheld} == {first["import_id"]}
+    out.append(("cli-output/messages", "messages", listed))
+    shown = _json(cli, "messages", "--case", str(case), "--show-sensitive", "--from", "2026-11-21")
+    assert shown["withheld_sensitive"] == 0 and shown["without_utc"] == second["messages"]
+    out.append(("cli-output/messages", "messages --show-sensitive --from", shown))
+    return out
+
+
 @pytest.fixture
 def produced(tmp_path: Path, home: Path, cli: Runner, monkeypatch: pytest.MonkeyPatch) -> Produced:
     """Every JSON document a real case's life produces: init, add (an image with EXIF and
-    GPS), an examiner's join, a rotation, a torn tail, loose files and a recover."""
+    GPS), two chat imports (a sensitive one, and a zip) and their messages listed, an
+    examiner's join, a rotation, a torn tail, loose files and a recover."""
     out: Produced = []
     case = make_case(tmp_path, cli, files=1)
     other = tmp_path / "other"
     out.append(("cli-output/init", "init", _json(cli, "init", str(other), "--name", "Other")))
     added = _json(cli, "add", str(PHOTO), "--case", str(case), "--source", "phone", "--sensitive")
     out.append(("cli-output/add", "add", added))
+    out += _chat(tmp_path, case, cli)
     out.append(("cli-output/keys-fingerprint", "fingerprint", _json(cli, "keys", "fingerprint")))
     out.append(("cli-output/keys-export", "export", _json(cli, "keys", "export")))
 
@@ -211,12 +290,25 @@ def test_real_case_files_and_outputs_validate(produced: Produced) -> None:
     assert not failures, "\n".join(failures)
     # The scenario reached every shape the schemas describe (capture's: see below).
     all_names = {_name(p) for p in _schema_files()}
-    assert {name for name, _, _ in produced} == all_names - CAPTURE_SCHEMAS - CHAT_SCHEMAS
+    assert {name for name, _, _ in produced} == all_names - CAPTURE_SCHEMAS - BUNDLE_SCHEMAS
     bodies = [doc["entry"] for name, _, doc in produced if name == "log-entry"]
-    assert {b["type"] for b in bodies} == {"init", "add", "key", "recover"}
+    assert {b["type"] for b in bodies} == {"init", "add", "key", "recover", "import"}
     assert {b["subject"].get("action") for b in bodies if b["type"] == "key"} == {"join", "rotate"}
     kinds = {doc["kind"] for name, _, doc in produced if name == "disclosure"}
-    assert kinds == {"file", "file-details", "case-details", "torn-tail", "adopted"}
+    assert kinds == {
+        "file", "file-details", "case-details", "torn-tail", "adopted", "chat-warc",
+        "chat-messages", "chat-commitments", "chat-disclosures", "import-details",
+        "chat-message",  # a line of chat-disclosures
+    }  # fmt: skip
+    imports = [doc for name, _, doc in produced if name == "import-details"]
+    assert {(d["sensitive"], d["source"]["kind"], d.get("note")) for d in imports} == {
+        (True, "file", "from A."),
+        (False, "zip", None),
+    }
+    listed = [
+        m for name, _, doc in produced if name == "cli-output/messages" for m in doc["messages"]
+    ]
+    assert any("withheld" in m for m in listed) and any("text" in m for m in listed)
     details = [doc for name, _, doc in produced if name == "file-details"]
     assert any("exif" in d and d["gps"]["present"] for d in details)
     assert any("exif" not in d for d in details)
@@ -297,6 +389,34 @@ def test_damaged_documents_fail(produced: Produced) -> None:
     doc["torn_artifact"] = None
     bad.append(("cli-output/log-recover", "torn bytes without an artifact", doc))
 
+    doc = _first(produced, "import-details")
+    doc["files"] = [f for f in doc["files"] if f["role"] != "chat"]
+    bad.append(("import-details", "no chat file", doc))
+    doc = _first(produced, "import-details", lambda d: d["sensitive"])
+    doc["sensitive"] = "yes"
+    bad.append(("import-details", "sensitive not a boolean", doc))
+    doc = _first(produced, "import-details", lambda d: d["source"]["kind"] == "zip")
+    del doc["source"]["sha256"]
+    bad.append(("import-details", "a zip without its hash", doc))
+    doc = _first(produced, "import-details")
+    doc["report"]["findings"].append({"code": "bom", "severity": "error", "message": "x"})
+    bad.append(("import-details", "a finding of unknown severity", doc))
+    doc = _first(produced, "cli-output/import")
+    doc["artifacts"]["details"]["commitment"] = doc["artifacts"]["details"]["sha256"]
+    bad.append(("cli-output/import", "a bare hash as commitment", doc))
+    doc = _first(produced, "cli-output/import")
+    del doc["artifacts"]["disclosures"]
+    bad.append(("cli-output/import", "an import without its disclosures", doc))
+    doc = _first(produced, "cli-output/messages", lambda d: d["withheld_sensitive"])
+    next(m for m in doc["messages"] if "withheld" in m)["text"] = "shown after all"
+    bad.append(("cli-output/messages", "a withheld message with its text", doc))
+    doc = _first(produced, "cli-output/messages", lambda d: d["withheld_sensitive"])
+    next(m for m in doc["messages"] if "withheld" in m)["attachments"] = []
+    bad.append(("cli-output/messages", "a withheld message with attachments", doc))
+    doc = _first(produced, "cli-output/messages")
+    doc["messages"][0]["seq"] = -1
+    bad.append(("cli-output/messages", "a negative seq", doc))
+
     accepted = [f"{name}: {why}" for name, why, doc in bad if not _errors(name, doc)]
     assert not accepted, "damaged documents were accepted:\n" + "\n".join(accepted)
 
@@ -376,6 +496,13 @@ def captured(
     partial = _json(cli, *args, "--note", "", "--case", str(case), code=7)
     assert [c["status"] for c in partial["captures"]] == ["PARTIAL", "FAILED"]
     out.append(("cli-output/capture", "capture --json (PARTIAL, FAILED)", partial))
+    exported = _json(cli, "export-wacz", str(result.seq), str(tmp_path / "a.wacz"),
+                     "--record", "--case", str(case))  # fmt: skip
+    assert exported["sensitive"] and exported["recorded_as_entry"] > result.seq
+    out.append(("cli-output/export-wacz", "export-wacz --record (sensitive)", exported))
+    exported = _json(cli, "export-wacz", "last", str(tmp_path / "b.wacz"), "--case", str(case))
+    assert not exported["sensitive"] and "recorded_as_entry" not in exported
+    out.append(("cli-output/export-wacz", "export-wacz last", exported))
     out.append(("cli-output/log", "log", _json(cli, "log", "--case", str(case))))
     out.append(("verify-report", "verify", _json(cli, "verify", str(case), "--deep")))
     _case_files(case, out)
@@ -472,6 +599,12 @@ def test_real_capture_validates(captured: Produced) -> None:
     doc = _first(captured, "cli-output/capture")
     del doc["captures"][0]["records"]["provenance"]
     bad.append(("cli-output/capture", "a capture without its provenance record", doc))
+    doc = _first(captured, "cli-output/export-wacz")
+    doc["datapackage_hash"] = doc["datapackage_hash"].removeprefix("sha256:")
+    bad.append(("cli-output/export-wacz", "a datapackage hash without its algorithm", doc))
+    doc = _first(captured, "cli-output/export-wacz")
+    del doc["sensitive"]
+    bad.append(("cli-output/export-wacz", "no word on sensitivity", doc))
 
     accepted = [f"{name}: {why}" for name, why, doc in bad if not _errors(name, doc)]
     assert not accepted, "damaged documents were accepted:\n" + "\n".join(accepted)

@@ -20,7 +20,7 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,46 @@ def parse_disclosure(raw: bytes) -> Disclosure:
     return Disclosure(doc["kind"], doc["salt"], doc["sha256"], doc["size"], sha512, raw)
 
 
-def commitments_root(commitments: Sequence[str]) -> str:
-    """RFC 6962 root (hex) over many commitments, for an entry committing to a list."""
-    leaves = [merkle.leaf_hash(bytes.fromhex(c.split(":", 1)[1])) for c in commitments]
-    return merkle.root(merkle.LeafList(leaves), len(leaves)).hex()
+class CommitmentsRoot:
+    """The RFC 6962 root over commitments given one at a time, in O(log n) memory.
+
+    Leaf *i* is ``SHA-256(0x00 || raw 32 bytes of commitment i)``, as in
+    :func:`commitments_root`; nothing but :class:`custody.merkle.RootBuilder`'s subtree
+    hashes is kept, so committing to a million units needs no list of them.
+    """
+
+    __slots__ = ("_builder",)
+
+    def __init__(self) -> None:
+        self._builder = merkle.RootBuilder()
+
+    @property
+    def count(self) -> int:
+        """The number of commitments added."""
+        return self._builder.size
+
+    def add(self, commitment: str) -> None:
+        """Add the next commitment (``sha256:<hex>``).
+
+        Raises:
+            ValueError: what follows the colon is not hex.
+            IndexError: there is no colon.
+        """
+        self._builder.add(merkle.leaf_hash(bytes.fromhex(commitment.split(":", 1)[1])))
+
+    def root(self) -> str:
+        """The root (hex) over the commitments added so far."""
+        return self._builder.root().hex()
+
+
+def commitments_root(commitments: Iterable[str]) -> str:
+    """RFC 6962 root (hex) over many commitments, for an entry committing to a list.
+
+    Raises:
+        ValueError: what follows a commitment's colon is not hex.
+        IndexError: a commitment has no colon.
+    """
+    builder = CommitmentsRoot()
+    for commitment in commitments:
+        builder.add(commitment)
+    return builder.root()

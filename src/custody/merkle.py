@@ -3,7 +3,8 @@
 Hashing: leaf = SHA-256(0x00 || entry bytes), node = SHA-256(0x01 || left || right),
 the empty tree hashes to SHA-256(""). Proof generation works over any
 :class:`NodeSource` that returns the hash of an aligned complete subtree; verification
-follows RFC 9162 sections 2.1.3.2 and 2.1.4.2.
+follows RFC 9162 sections 2.1.3.2 and 2.1.4.2. :class:`RootBuilder` computes a root over
+leaves given one at a time, without keeping them.
 
 Policy on edge cases (pinned against transparency-dev's vectors): every hash is exactly
 32 bytes; a consistency proof from size 0 is refused as meaningless; ``size1 == size2``
@@ -59,6 +60,47 @@ class LeafList:
 
     def node(self, level: int, index: int) -> bytes:
         return self.levels[level][index]
+
+
+class RootBuilder:
+    """The RFC 6962 root of leaf hashes given one at a time, in O(log n) memory.
+
+    It keeps one hash for each complete subtree of the tree so far: the subtrees whose
+    sizes are the 1 bits of the leaf count, largest (leftmost) first. Adding a leaf merges
+    equal-sized subtrees, as a binary counter carries; :meth:`root` folds them from the
+    right, which is MTH (RFC 9162 section 2.1.1): its left part is always the largest
+    power-of-two subtree. ``RootBuilder`` over leaves ``L`` gives ``root(LeafList(L),
+    len(L))`` without holding ``L``.
+    """
+
+    __slots__ = ("_size", "_stack")
+
+    def __init__(self) -> None:
+        self._stack: list[bytes] = []
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        """The number of leaves added."""
+        return self._size
+
+    def add(self, leaf: bytes) -> None:
+        """Add the next leaf hash (already hashed with :func:`leaf_hash`)."""
+        node, n = leaf, self._size
+        while n & 1:  # each trailing 1 bit is a subtree of the same size as ``node``
+            node = node_hash(self._stack.pop(), node)
+            n >>= 1
+        self._stack.append(node)
+        self._size += 1
+
+    def root(self) -> bytes:
+        """The root of the leaves added so far (``EMPTY_ROOT`` for none)."""
+        if not self._stack:
+            return EMPTY_ROOT
+        node = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node
 
 
 def subtree_hash(src: NodeSource, start: int, end: int) -> bytes:

@@ -9,8 +9,9 @@ record; both use this one design (DESIGN section 5, docs/formats/commitments.md)
 * the *disclosures* artifact holds, on line *i*, the exact disclosure bytes of unit *i*
   (secret: the salts);
 * the entry holds ``{"root", "count", "list"}``: the RFC 6962 root over the commitments
-  (:func:`custody.commitments.commitments_root`), their count, and the commitment to the
-  list artifact; and the commitment to the disclosures artifact beside it.
+  (:class:`custody.commitments.CommitmentsRoot`, built as they are written: no list of
+  them is kept), their count, and the commitment to the list artifact; and the
+  commitment to the disclosures artifact beside it.
 
 :class:`UnitLists` writes the two artifacts; :func:`listed_units` reads them back for a
 verifier, which compares each disclosure with the unit's bytes its own way, and
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, BinaryIO
@@ -60,13 +61,46 @@ def digests_of(data: bytes) -> hashing.Digests:
     )
 
 
+class CommittedCount:
+    """What ``len()`` of a commitment list held in memory gave, without the list.
+
+    :attr:`UnitLists.commitments` was a list of every commitment, kept only to count them
+    and compute their root at the end; both are now computed as the units are committed.
+    """
+
+    __slots__ = ("_root",)
+
+    def __init__(self, root: commitments.CommitmentsRoot) -> None:
+        self._root = root
+
+    def __len__(self) -> int:
+        return self._root.count
+
+
 @dataclass
 class UnitLists:
-    """Writes the commitment list and the disclosures of many units, in order."""
+    """Writes the commitment list and the disclosures of many units, in order.
+
+    The commitments themselves are not kept: their count and RFC 6962 root are built as
+    they are written (:class:`custody.commitments.CommitmentsRoot`), so memory does not
+    grow with the number of units.
+    """
 
     listing: BinaryIO
     disclosures: BinaryIO
-    commitments: list[str] = field(default_factory=list)
+    _root: commitments.CommitmentsRoot = field(
+        default_factory=commitments.CommitmentsRoot, init=False, repr=False
+    )
+
+    @property
+    def count(self) -> int:
+        """The number of units committed so far."""
+        return self._root.count
+
+    @property
+    def commitments(self) -> Sized:
+        """Sized like the list of commitments so far (only ``len()``: use :attr:`count`)."""
+        return CommittedCount(self._root)
 
     def commit(self, kind: str, unit: str, digests: hashing.Digests) -> str:
         """Commit to one unit with a fresh disclosure; return its commitment.
@@ -78,12 +112,12 @@ class UnitLists:
         commitment = disclosure.commitment
         self.listing.write(list_line(commitment, unit))
         self.disclosures.write(disclosure.raw + b"\n")
-        self.commitments.append(commitment)
+        self._root.add(commitment)
         return commitment
 
     def root(self) -> str:
         """The RFC 6962 root (hex) over the commitments so far."""
-        return commitments.commitments_root(self.commitments)
+        return self._root.root()
 
 
 def artifact_lines(case: Case, commitment: str, what: str) -> Iterator[bytes]:
@@ -165,13 +199,20 @@ def listed_units(
         yield i, str(commitment), unit, disclosure
 
 
-def root_problems(found: list[str], count: int, root: str) -> list[Problem]:
-    """What is wrong with the logged count and root, given the listed commitments."""
+def root_problems(
+    found: Iterable[str] | commitments.CommitmentsRoot, count: int, root: str
+) -> list[Problem]:
+    """What is wrong with the logged count and root, given the listed commitments (or
+    their root built while they were read, which keeps none of them in memory)."""
+    if not isinstance(found, commitments.CommitmentsRoot):
+        listed, found = found, commitments.CommitmentsRoot()
+        for commitment in listed:
+            found.add(commitment)
     problems = []
-    if len(found) != count:
+    if found.count != count:
         problems.append(
-            Problem("units-count", f"{len(found)} units listed, the entry says {count}")
+            Problem("units-count", f"{found.count} units listed, the entry says {count}")
         )
-    if commitments.commitments_root(found) != root:
+    if found.root() != root:
         problems.append(Problem("units-root", "the commitments do not give the logged Merkle root"))
     return problems

@@ -1,8 +1,11 @@
 """``custody messages``: list imported messages with their ids, to choose what to disclose.
 
 Reads only. Each import is found through its signed ``import`` entry: the details record
-gives its id and format, the messages artifact its messages, whose SHA-256 is checked
-against the committed disclosure before any line is shown.
+gives its id, format and whether it was marked sensitive, the messages artifact its
+messages, whose SHA-256 is checked against the committed disclosure before any line is
+shown. Messages of an import marked sensitive (``custody import --sensitive``) are listed
+without what they say unless asked for (DESIGN section 4: nothing renders them by
+default); see :func:`withhold`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ImportInfo:
     format: str
     claimed_time: str
     messages: str  # commitment of the messages artifact
+    sensitive: bool  # custody import --sensitive
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class Tally:
 
     shown: int = 0
     without_utc: int = 0  # skipped by --from/--to: no UTC time known
+    withheld: int = 0  # shown without their content: their import is marked sensitive
     imports: list[str] = field(default_factory=list)
 
 
@@ -75,7 +80,7 @@ def list_imports(case: Case) -> list[ImportInfo]:
     """Every ``import`` entry of the case, in log order.
 
     Raises:
-        IntegrityError: an import's details record is missing or altered.
+        IntegrityError: an import's details record is missing, altered or malformed.
         StorageError: the log cannot be read.
     """
     found = []
@@ -89,7 +94,10 @@ def list_imports(case: Case) -> list[ImportInfo]:
         subject = entry.subject
         details = store.read_disclosure(case, str(subject.get("details")))
         try:
-            doc = strictjson.loads_strict(case.object_path(details.sha256).read_bytes())
+            raw = case.object_path(details.sha256).read_bytes()
+            if hashlib.sha256(raw).hexdigest() != details.sha256:  # it says what is sensitive
+                raise IntegrityError("its details record was altered")
+            doc = strictjson.loads_strict(raw)
             messages = subject["artifacts"]["messages"]
             found.append(
                 ImportInfo(
@@ -98,6 +106,7 @@ def list_imports(case: Case) -> list[ImportInfo]:
                     str(doc["format"]),
                     str(entry.body["claimed_time"]),
                     str(messages),
+                    doc.get("sensitive") is not False,  # unless plainly not: withheld
                 )
             )
         except (OSError, CustodyError, KeyError, TypeError) as exc:
@@ -148,10 +157,35 @@ def _keep(doc: dict[str, Any], flt: Filter, tally: Tally) -> bool:
     return True
 
 
+# What a message of a sensitive import still shows: who, when, what kind, and where it is
+# in the original. Everything else (text, attachment names, Telegram entities, polls,
+# locations, contacts, chat names, any member a format adds later) is left out.
+_NOT_CONTENT = frozenset(
+    {
+        "v", "id", "seq", "sender", "sender_raw", "sender_id", "sent_at_raw",
+        "sent_at_local", "sent_at", "sent_at_candidates", "time_zone", "time_basis",
+        "kind", "flags", "source",
+    }
+)  # fmt: skip
+WITHHELD_SENSITIVE = "sensitive"
+
+
+def withhold(doc: dict[str, Any]) -> dict[str, Any]:
+    """A message of a sensitive import as listed by default: its id, sender, times, kind,
+    flags and source, with ``"withheld": "sensitive"`` instead of what it says."""
+    shown = {k: v for k, v in doc.items() if k in _NOT_CONTENT}
+    shown["withheld"] = WITHHELD_SENSITIVE
+    return shown
+
+
 def select_messages(
-    case: Case, flt: Filter, tally: Tally | None = None
+    case: Case, flt: Filter, tally: Tally | None = None, *, show_sensitive: bool = False
 ) -> Iterator[dict[str, Any]]:
     """The messages of the case (or of one import) that pass ``flt``, in import order.
+
+    Messages of an import marked sensitive come through :func:`withhold` (and are counted
+    in ``tally.withheld``) unless ``show_sensitive``. Filters look at the whole message,
+    so ``--grep`` still finds words in them.
 
     Raises:
         UsageError: ``flt.import_id`` names no import of this case.
@@ -169,4 +203,7 @@ def select_messages(
             doc = strictjson.loads_strict(line)
             if _keep(doc, flt, tally):
                 tally.shown += 1
+                if info.sensitive and not show_sensitive:
+                    tally.withheld += 1
+                    doc = withhold(doc)
                 yield doc

@@ -10,16 +10,17 @@ attachments) with :func:`custody.commitments.make_disclosure`. Two artifacts kee
 * the disclosures: line *i* holds the exact disclosure bytes of unit *i* (secret: salts).
 
 The ``import`` entry holds ``{"root", "count", "list"}``: the RFC 6962 root over the
-commitments (:func:`custody.commitments.commitments_root`), their count, and the commitment
-to the list artifact. The design is shared with web capture (:mod:`custody.units`).
-:func:`check_import` recomputes all of it.
+commitments (built as they are written, :class:`custody.commitments.CommitmentsRoot`:
+memory does not grow with the chat), their count, and the commitment to the list
+artifact. The design is shared with web capture (:mod:`custody.units`).
+:func:`check_import` recomputes all of it, reading the list once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from typing import Any, BinaryIO
 
 from custody import canonical, commitments, hashing, log, store, strictjson
@@ -84,7 +85,13 @@ class UnitWriter:
         self.count_messages = 0
 
     @property
-    def commitments(self) -> list[str]:
+    def count_units(self) -> int:
+        """The units committed so far (messages and present attachments)."""
+        return self.units.count
+
+    @property
+    def commitments(self) -> Sized:
+        """Sized like the list of commitments so far: only ``len()`` (see ``count_units``)."""
         return self.units.commitments
 
     def add(self, message: Message) -> None:
@@ -167,12 +174,12 @@ def _walk(
     disclosures: str,
     present: set[str],
     problems: list[Problem],
-) -> list[str]:
-    found: list[str] = []
+) -> commitments.CommitmentsRoot:
+    found = commitments.CommitmentsRoot()  # count and root as the list is read: none of it is kept
     message_lines = artifact_lines(case, messages, "messages")
     expected: list[tuple[str, str, int]] = []  # units the current message needs: (id, sha256, size)
     for _, commitment, unit, disclosure in listed_units(case, listing, disclosures, problems):
-        found.append(commitment)
+        found.add(commitment)
         if not expected:
             line = next(message_lines, None)
             if line is None:

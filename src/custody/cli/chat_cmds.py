@@ -90,12 +90,21 @@ def messages(
     ] = None,
     sender: Annotated[str | None, typer.Option(help="Sender name contains (any case).")] = None,
     grep: Annotated[str | None, typer.Option(help="Text contains (any case).")] = None,
+    show_sensitive: Annotated[
+        bool,
+        typer.Option(
+            "--show-sensitive",
+            help="Show the text of imports marked sensitive (hidden by default).",
+        ),
+    ] = False,
     case_path: CaseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List imported messages with their ids, to choose what goes into a bundle.
 
     Messages whose UTC time is unknown are left out by --from/--to (and counted).
+    Messages of an import made with --sensitive are listed without their text, attachments
+    and other content (id, sender, time and kind only) unless --show-sensitive is given.
 
     Example: custody messages --sender Alex --from 2024-01-01 --to 2024-01-31 --grep address
     """
@@ -110,10 +119,17 @@ def messages(
     )
     case = open_current_case(case_path)
     tally = Tally()
-    selected = select_messages(case, flt, tally)
+    selected = select_messages(case, flt, tally, show_sensitive=show_sensitive)
     if json_out:
         rows = list(selected)
-        print_json({"case": str(case.root), "messages": rows, "without_utc": tally.without_utc})
+        print_json(
+            {
+                "case": str(case.root),
+                "messages": rows,
+                "without_utc": tally.without_utc,
+                "withheld_sensitive": tally.withheld,
+            }
+        )
         return
     out = out_console()
     for doc in selected:
@@ -124,12 +140,20 @@ def messages(
         kind = str(doc.get("kind", "text"))
         tags = [kind] if kind not in ("text", "system") else []
         tags += [f for f in doc.get("flags") or [] if f != "system" and f != kind]
+        if "withheld" in doc:
+            tags.append("sensitive: not shown")
         tag = f"[{', '.join(tags)}] " if tags else ""
         line = f"{doc['id']}  {when}  {who}: {tag}{text}".rstrip()
         out.print(safe_text(line))
     if tally.without_utc:
         err_console().print(
             f"{tally.without_utc} messages without a known UTC time were left out by --from/--to"
+        )
+    if tally.withheld:
+        err_console().print(
+            f"{tally.withheld} messages of imports marked sensitive are listed without their "
+            "content; --show-sensitive shows it",
+            markup=False,
         )
 
 
