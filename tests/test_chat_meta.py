@@ -381,19 +381,17 @@ def test_import_a_dyi_zip_then_verify_deep(tmp_path: Path, case: Path, cli: Runn
     assert code == 0 and [m["seq"] for m in json.loads(out)["messages"]] == [3], err
 
 
-def test_a_lone_part_imports_and_a_split_chat_is_refused(
+def test_a_split_chat_merges_and_a_lone_part_is_reported(
     tmp_path: Path, case: Path, cli: Runner
 ) -> None:
     folder = tmp_path / "alice_1234567890"
     folder.mkdir()
     (folder / "message_1.json").write_bytes(encode(thread(msg(T0 + 1, "newer"))))
     (folder / "message_2.json").write_bytes(encode(thread(msg(T0, "older"))))
-    before = snapshot(case)
-    code, out, err = cli("import", str(folder), "--case", str(case))
-    assert code == 4 and out == "" and err.count("\n") == 1, err
-    assert err.startswith("custody: error: message_1.json: the chat is split over 2 files")
-    assert "import each message_N.json on its own" in err
-    assert snapshot(case) == before
+    code, out, err = cli("import", str(folder), "--case", str(case), "--json")
+    assert code == 0, err
+    code, out, err = cli("messages", "--case", str(case), "--json")
+    assert [m["text"] for m in json.loads(out)["messages"]] == ["older", "newer"]
     code, out, err = cli("import", str(folder / "message_2.json"), "--case", str(case), "--json")
     assert code == 0, err
     assert json.loads(out)["report"]["counts"] == {"part-missing": 1}

@@ -270,7 +270,15 @@ def import_chat(
         import_id = secrets.token_hex(6)
         report = ImportReport()
         report.facts.update({"format": choice.importer.name, "chat_file": choice.entry.name})
-        ctx = ParseContext(choice.entry.name, files, zone, options.date_order, report)
+        by_name = {e.name: e for e in pkg.entries}
+        ctx = ParseContext(
+            choice.entry.name,
+            files,
+            zone,
+            options.date_order,
+            report,
+            open_file=lambda name: pkg.open(by_name[name]),
+        )
         try:
             spools = [tempfile.TemporaryFile(dir=case.root) for _ in range(5)]  # noqa: SIM115
         except OSError as exc:
