@@ -25,7 +25,11 @@ from custody.cli._common import (
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="The export: a file, a folder or a zip.")],
     fmt: Annotated[
-        str, typer.Option("--format", help="auto, whatsapp or telegram (default: from content).")
+        str,
+        typer.Option(
+            "--format",
+            help="auto, whatsapp, telegram, discord or messenger (default: from content).",
+        ),
     ] = "auto",
     timezone: Annotated[
         str | None,
