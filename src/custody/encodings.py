@@ -37,9 +37,11 @@ def pem(public_key: bytes) -> str:
 
 
 def signer_principal(name: str) -> str:
-    """The principal of an ``allowed_signers`` line: the name without spaces or quotes."""
-    safe = "".join("_" if c.isspace() or c in '",' or not c.isprintable() else c for c in name)
-    return safe or "custody"
+    """The ``allowed_signers`` principal of a name: ASCII letters, digits and ``._@-``
+    only, so an ``ssh-keygen -I`` command line runs as written in any shell (a name like
+    O'Brien would leave an open quote) and holds no OpenSSH pattern character."""
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "._@-" else "_" for c in name)
+    return safe.lstrip("-") or "custody"
 
 
 def export_public_key(

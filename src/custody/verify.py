@@ -17,7 +17,7 @@ from custody.errors import CustodyError
 from custody.locker import POSSESSION_DOMAIN
 from custody.report import Report, Severity
 
-_REF_FIELDS = ("artifact", "details")
+_REF_FIELDS = ("artifact", "details", "params")  # params: how a derive entry redacted
 
 
 @dataclass

@@ -21,8 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from custody import (
     _fs,
     bagfiles,
@@ -39,6 +37,7 @@ from custody import (
 )
 from custody.bundle import layout
 from custody.bundle.plan import Exhibit, Item, Plan, Source
+from custody.bundle.sets import warc_block
 from custody.bundle.verify_text import verify_text
 from custody.case import Case
 from custody.errors import IntegrityError, StorageError, UsageError
@@ -179,7 +178,7 @@ def _source_file(case: Case, path: str, source: Source, sha256: str) -> _File:
     src = source.path
     if source.warc_block is not None:
         block = source.warc_block
-        return _File(path, source.size, sha256, lambda: _warc_block(src, block))
+        return _File(path, source.size, sha256, lambda: warc_block(src, block))
     return _File(path, source.size, sha256, lambda: _slice(src, source.offset, source.size))
 
 
@@ -196,22 +195,6 @@ def _slice(path: Path, offset: int, size: int) -> Iterator[bytes]:
                 yield chunk
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror}") from exc
-
-
-def _warc_block(path: Path, sha256: str) -> Iterator[bytes]:
-    """The block of the resource record of a chat WARC whose SHA-256 is ``sha256``."""
-    label = "sha256:" + base64.b32encode(bytes.fromhex(sha256)).decode()
-    try:
-        with path.open("rb") as fh:
-            for rec in ArchiveIterator(fh):
-                if rec.rec_headers.get_header("WARC-Block-Digest") == label:
-                    stream = rec.content_stream()
-                    while chunk := stream.read(_CHUNK):
-                        yield chunk
-                    return
-    except OSError as exc:
-        raise StorageError(f"cannot read {path}: {exc.strerror}") from exc
-    raise IntegrityError(f"the chat WARC holds no file with SHA-256 {sha256}")
 
 
 def _exhibit_files(case: Case, ex: Exhibit) -> tuple[list[_File], dict[str, Any]]:
@@ -291,7 +274,7 @@ def _key_files(members: dict[str, Member], origin: str) -> tuple[list[_File], li
         principal = encodings.signer_principal(m.name)
         allowed.append(
             encodings.export_public_key(
-                m.public_key, encodings.KeyFormat.ALLOWED_SIGNERS, principal=m.name
+                m.public_key, encodings.KeyFormat.ALLOWED_SIGNERS, principal=principal
             )
         )
         paths = {

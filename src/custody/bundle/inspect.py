@@ -42,10 +42,10 @@ def inspect_bundle(path: Path) -> dict[str, Any]:
     if not isinstance(desc, dict):
         raise IntegrityError("data/bundle.json is not an object")
     exhibits = []
-    for ex in desc.get("exhibits") or []:
+    for ex in _objects(desc.get("exhibits"), "exhibits"):
         units = [
-            {k: item.get(k) for k in ("role", "unit", "status", "reason") if item.get(k)}
-            for item in ex.get("items") or []
+            {k: _text(item.get(k)) for k in ("role", "unit", "status", "reason") if item.get(k)}
+            for item in _objects(ex.get("items"), "items of an exhibit")
         ]
         doc: dict[str, Any] = {
             "exhibit": ex.get("exhibit"),
@@ -59,18 +59,36 @@ def inspect_bundle(path: Path) -> dict[str, Any]:
             doc["withheld_units"] = {
                 "count": info.get("count"),
                 "withheld": info.get("withheld"),
-                "reason": info.get("withheld_reason"),
+                "reason": _text(info.get("withheld_reason")),
             }
         if ex.get("notes"):
-            doc["notes"] = ex["notes"]
+            doc["notes"] = [_text(n) for n in ex["notes"]] if isinstance(ex["notes"], list) else []
         exhibits.append(doc)
     signer = desc.get("signer")
+    signers = [k for k in _objects(desc.get("keys"), "keys") if k.get("key_id") == signer]
     return {
         "bundle": desc.get("bundle"),
         "case": desc.get("case"),
         "recipient": desc.get("recipient"),
         "created": desc.get("created"),
-        "signers": [k for k in desc.get("keys") or [] if k.get("key_id") == signer],
+        "signers": signers,
         "redaction": desc.get("redaction"),
         "exhibits": exhibits,
     }
+
+
+def _objects(value: object, what: str) -> list[dict[str, Any]]:
+    """A list of JSON objects, as data/bundle.json must hold.
+
+    Raises:
+        IntegrityError: it is something else (the file was altered).
+    """
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise IntegrityError(f"data/bundle.json is malformed: its {what} are not a list of objects")
+    return value
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)

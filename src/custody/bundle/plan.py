@@ -23,7 +23,14 @@ from typing import Any
 
 from custody import log, strictjson
 from custody.bundle import redact
-from custody.bundle.sets import UnitSet, disclosure_size, object_of, read_set, record_roles
+from custody.bundle.sets import (
+    UnitSet,
+    disclosure_size,
+    object_of,
+    read_set,
+    record_roles,
+    warc_block,
+)
 from custody.capture.units import read_record
 from custody.case import Case
 from custody.chat import messages as chat_messages
@@ -35,6 +42,13 @@ RENDITION = "shows text that this bundle masks elsewhere"
 _SAFE_EXT = re.compile(r"\.([a-z0-9]{1,8})$")
 _TEXT_LIMIT = 16 << 20
 _SNAPSHOTS = ("screenshot", "pdf", "dom", "text")
+# patterns are matched against what the page showed, not every response (scripts, JSON,
+# compressed bodies): a court must not read the absence of masks as "nothing matched"
+_CAPTURE_SEARCHED = (
+    "the redaction patterns were searched in the page's text and DOM only, and did not "
+    "match; the records are shown as captured"
+)
+_SENDER = re.compile(rb'"sender(?:_raw)?":"((?:[^"\\]|\\.)*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +221,10 @@ class Planner:
         wanted_messages = self._messages()
         wanted_records = self._records()
         names: set[str] = set()
-        for seq, ids in wanted_messages.items():
-            names |= self._senders(seq, ids)
+        if "names" in sel.redact:
+            chats = {e.seq for e in whole if e.type == "import"} | set(wanted_messages)
+            for seq in sorted(chats):
+                names |= self._senders(seq)
         self.patterns = redact.compile_patterns(sel.redact, names) if sel.redact else []
         for entry in whole:
             self.exhibits[entry.seq] = self._whole(entry)
@@ -265,12 +281,16 @@ class Planner:
             raise UsageError(f"--warc-record {sorted(missing)[0]!a}: no capture has that record")
         return wanted
 
-    def _senders(self, seq: int, ids: set[str]) -> set[str]:
+    def _senders(self, seq: int) -> set[str]:
+        """Every sender name of an import: not only those of the messages shown, whose
+        text names the others (``--redact-text names``)."""
         out: set[str] = set()
-        for doc in self._message_docs(seq, ids).values():
-            for key in ("sender", "sender_raw"):
-                if isinstance(doc.get(key), str):
-                    out.add(doc[key])
+        messages = str(self.entries[seq].subject["artifacts"]["messages"])
+        for line in chat_messages._lines(self.case, messages):
+            for literal in _SENDER.findall(line):  # a key: quotes in text are escaped
+                name = strictjson.loads_strict(b'"' + literal + b'"')
+                if isinstance(name, str):
+                    out.add(name)
         return out
 
     # -- reading -----------------------------------------------------------------------
@@ -423,6 +443,8 @@ class Planner:
             )
             if masked is not None:
                 ex.notes.append("shown unredacted although the page text matches (--unsafe)")
+            elif self.patterns:
+                ex.notes.append(_CAPTURE_SEARCHED)
         else:
             ex.items.append(Item("artifact", commitment, "withheld", reason=RENDITION))
             ex.units, ex.set_reason = units, RENDITION
@@ -437,6 +459,8 @@ class Planner:
         roles = record_roles(warc, self._sizes(units))
         masked = self._page_masked(ex, roles)
         ex.units = units
+        if masked is None and self.patterns:
+            ex.notes.append(_CAPTURE_SEARCHED)
         chosen = sorted(units.index[r] for r in rids)
         snapshot_of = {
             i: t.split(":")[2]
@@ -585,7 +609,24 @@ class Planner:
                         f"attachment {unit}: --strip-gps does not reach chat attachments yet; "
                         "leave the message out or bundle without --strip-gps"
                     )
+                if self.patterns:
+                    self._check_attachment(ex, unit, warc, sha, size)
             ex.items.append(item)
+
+    def _check_attachment(self, ex: Exhibit, unit: str, warc: Path, sha: str, size: int) -> None:
+        """An attachment is shown as it is (its message names its digest): one whose text
+        matches a pattern (a contact card with the masked phone number) is refused unless
+        ``unsafe_unredacted``; a binary one gets a note."""
+        text = _as_text(b"".join(warc_block(warc, sha))) if size <= _TEXT_LIMIT else None
+        if text is None:
+            ex.notes.append(f"attachment {unit} is binary: redaction patterns are not applied")
+        elif redact.matches(text, self.patterns):
+            if not self.sel.unsafe_unredacted:
+                raise UsageError(
+                    f"attachment {unit} holds text that this bundle masks; leave its message "
+                    "out, or pass --unsafe-show-unredacted"
+                )
+            ex.notes.append(f"attachment {unit} shown unredacted (--unsafe-show-unredacted)")
 
 
 def make_plan(case: Case, selection: Selection) -> Plan:

@@ -53,7 +53,6 @@ _NOT_TEXT = frozenset(
         "sha512",
         "size",
         "unit",
-        "source",
         "media_type",
     }
 )

@@ -8,15 +8,18 @@ Nothing else of the set is parsed, so the cost is a sequential read of two artif
 
 from __future__ import annotations
 
+import base64
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
+
 from custody import commitments, merkle, store, strictjson
 from custody.case import Case
-from custody.errors import CustodyError, IntegrityError
+from custody.errors import CustodyError, IntegrityError, StorageError
 from custody.units import Unverifiable, artifact_lines, units_of
 
 _PREFIX = b'{"commitment":"sha256:'
@@ -158,3 +161,24 @@ def object_of(case: Case, commitment: str) -> tuple[commitments.Disclosure, Path
     """
     disclosure = store.read_disclosure(case, commitment)
     return disclosure, case.object_path(disclosure.sha256)
+
+
+def warc_block(path: Path, sha256: str) -> Iterator[bytes]:
+    """The block of the resource record of a chat WARC whose SHA-256 is ``sha256``.
+
+    Raises:
+        IntegrityError: no record holds it.
+        StorageError: the WARC cannot be read.
+    """
+    label = "sha256:" + base64.b32encode(bytes.fromhex(sha256)).decode()
+    try:
+        with path.open("rb") as fh:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_headers.get_header("WARC-Block-Digest") == label:
+                    stream = rec.content_stream()
+                    while chunk := stream.read(1 << 20):
+                        yield chunk
+                    return
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror}") from exc
+    raise IntegrityError(f"the chat WARC holds no file with SHA-256 {sha256}")

@@ -117,6 +117,7 @@ def verify_bundle(path: Path, *, since: Path | None = None) -> Report:
         try:
             bagcheck.check_bag(b, report, extra_tag_files=(*layout.SIGNATURES, layout.VERIFY_TXT))
             bagcheck.require_tags(b, report, layout.TAG_FILES)
+            _check_manifest_form(b, report)
             _check_log(b, report, since)
             _check_signatures(b, report)
             _check_exhibits(b, report)
@@ -125,6 +126,28 @@ def verify_bundle(path: Path, *, since: Path | None = None) -> Report:
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc}") from exc
     return report
+
+
+def _check_manifest_form(b: _Bundle, report: Report) -> None:
+    """Each manifest is byte for byte what custody writes for the lines it holds.
+
+    ``tagmanifest-sha512.txt`` is covered by no signature and no other manifest: without
+    this, a change that parses the same (a line break written as ``\\v``, a digest in
+    capitals) would go unseen.
+    """
+    for alg in bagfiles.ALGORITHMS:
+        for name in (f"manifest-{alg}.txt", f"tagmanifest-{alg}.txt"):
+            data = b.read(name)
+            try:
+                listed = bagfiles.parse_manifest(data or b"", alg, name)
+            except bagfiles.BagFormatError:
+                continue  # reported by the bag check
+            if data is not None and bagfiles.manifest(listed.items()) != data:
+                report.error(
+                    "manifest-noncanonical",
+                    f"{name} is not in the form custody writes (it was altered)",
+                    path=name,
+                )
 
 
 # -- the log --------------------------------------------------------------------------
@@ -144,10 +167,13 @@ def _load_json(b: _Bundle, report: Report, name: str) -> Any:
 
 def _check_log(b: _Bundle, report: Report, since: Path | None) -> None:
     desc = _load_json(b, report, layout.BUNDLE_JSON)
+    if desc is not None and not isinstance(desc, dict):
+        report.error("json-malformed", f"{layout.BUNDLE_JSON} is not a JSON object")
     b.description = desc if isinstance(desc, dict) else {}
     lines = (b.read(layout.ENTRIES) or b"").split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    last = -1
     for line in lines:
         try:
             entry = log.decode_entry(line)
@@ -156,6 +182,9 @@ def _check_log(b: _Bundle, report: Report, since: Path | None) -> None:
             continue
         if entry.seq in b.entries:
             report.error("entry-duplicate", f"entry {entry.seq} is shipped twice")
+        elif entry.seq < last:
+            report.error("entry-order", f"entry {entry.seq} is shipped after entry {last}")
+        last = max(last, entry.seq)
         b.entries[entry.seq] = entry
         if entry.body.get("case") != b.description.get("case"):
             report.error("entry-case", f"entry {entry.seq} belongs to another case")
@@ -223,7 +252,8 @@ def _check_inclusion(
     if proofs.get("size") != cp.size:
         report.error("proof-size", "the proofs are for another checkpoint size")
     given = {}
-    for item in proofs.get("inclusion") or []:
+    inclusion = proofs.get("inclusion")
+    for item in inclusion if isinstance(inclusion, list) else []:
         if isinstance(item, dict) and type(item.get("seq")) is int:
             given[item["seq"]] = _hexes(item.get("proof"))
     for seq, entry in sorted(b.entries.items()):
@@ -298,11 +328,14 @@ def _check_signatures(b: _Bundle, report: Report) -> None:
     if signer is None:
         report.error("signer-unknown", "the bundle's signer is not a key of the case log")
         return
-    armoured = b.read(layout.SSHSIG, 1 << 20)
+    armoured = _small(b, layout.SSHSIG, 1 << 16)
     try:
         if armoured is None:
-            raise sshsig.SshsigError("missing")
-        ok = sshsig.parse(armoured).verify(signed, layout.NAMESPACE, [signer]) is not None
+            raise sshsig.SshsigError("missing, or too large to be one")
+        parsed = sshsig.parse(armoured)
+        if armoured != _armour(armoured):
+            raise sshsig.SshsigError("not in the form custody writes (it was altered)")
+        ok = parsed.verify(signed, layout.NAMESPACE, [signer]) is not None
     except sshsig.SshsigError as exc:
         report.error("signature-sshsig", f"{layout.SSHSIG}: {exc}")
     else:
@@ -310,11 +343,29 @@ def _check_signatures(b: _Bundle, report: Report) -> None:
             report.error("signature-sshsig", f"{layout.SSHSIG} does not verify for the signer")
         else:
             report.count("signatures")
-    raw = b.read(layout.RAWSIG, 1 << 10)
+    raw = _small(b, layout.RAWSIG, 1 << 10)
     if raw is None or not signing.verify_strict(signer, signed, raw):
         report.error("signature-ed25519", f"{layout.RAWSIG} is missing or does not verify")
     else:
         report.count("signatures")
+
+
+def _small(b: _Bundle, name: str, limit: int) -> bytes | None:
+    """A member that must be small, or None if it is missing or larger than ``limit``."""
+    if name not in b.members or b.size(name) > limit:
+        return None
+    return b.read(name, limit)
+
+
+def _armour(armoured: bytes) -> bytes:
+    """The armour ``sshsig.sign`` writes for the same signature blob: the file's bytes
+    are covered by nothing, so any other spelling (line breaks, spaces, padding bits) is
+    an alteration. Call it on armour :func:`sshsig.parse` accepted."""
+    lines = armoured.decode("ascii").strip().splitlines()
+    b64 = base64.b64encode(base64.b64decode("".join(lines[1:-1])))
+    wrapped = [b64[i : i + 70] for i in range(0, len(b64), 70)]
+    begin, end = sshsig.BEGIN.encode(), sshsig.END.encode()
+    return b"\n".join([begin, *wrapped, end]) + b"\n"
 
 
 # -- exhibits -------------------------------------------------------------------------
@@ -323,6 +374,8 @@ def _check_signatures(b: _Bundle, report: Report) -> None:
 def _check_exhibits(b: _Bundle, report: Report) -> None:
     desc = b.description
     files = desc.get("files")
+    if desc and not isinstance(files, dict):
+        report.error("json-malformed", f"{layout.BUNDLE_JSON} lists no files")
     files = files if isinstance(files, dict) else {}
     named = {layout.BUNDLE_JSON, *layout.LOG_FILES}
     for name in sorted(n for n in b.members if n.startswith("data/")):
@@ -334,6 +387,8 @@ def _check_exhibits(b: _Bundle, report: Report) -> None:
         elif b.digest(name).sha256 != sha:
             report.error("file-altered", f"{name} is not the file data/bundle.json describes")
     exhibits = desc.get("exhibits")
+    if desc and not isinstance(exhibits, list):
+        report.error("exhibit-malformed", f"{layout.BUNDLE_JSON} lists no exhibits")
     for ex in exhibits if isinstance(exhibits, list) else []:
         _check_exhibit(b, report, ex)
 
@@ -341,7 +396,7 @@ def _check_exhibits(b: _Bundle, report: Report) -> None:
 def _disclosed(b: _Bundle, report: Report, item: dict[str, Any], where: str) -> bool:
     """The disclosure file hashes to the commitment and the file matches it."""
     disc_name, file_name = str(item.get("disclosure")), str(item.get("file"))
-    raw = b.read(disc_name, 1 << 20) if disc_name in b.members else None
+    raw = _small(b, disc_name, 1 << 20)
     if raw is None or file_name not in b.members:
         report.error("unit-missing", f"{where}: its file or disclosure is missing")
         return False
@@ -375,7 +430,11 @@ def _check_exhibit(b: _Bundle, report: Report, ex: Any) -> None:
     units = entry.subject.get("units")
     set_info = ex.get("units")
     included = 0
-    for item in ex.get("items") or []:
+    listed = ex.get("items")
+    if not isinstance(listed, list):
+        report.error("exhibit-malformed", f"exhibit {label}: its items are malformed")
+        listed = []
+    for item in listed:
         if not isinstance(item, dict):
             report.error("exhibit-malformed", f"exhibit {label}: an item is malformed")
             continue

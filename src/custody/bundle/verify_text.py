@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from custody.bundle import layout
 
 _TEMPLATE = """\
@@ -21,15 +23,16 @@ Unzip the bundle into an empty folder and open a terminal in that folder.
 1. Every file is intact (the payload manifest)
 ----------------------------------------------
 Linux:    sha256sum -c manifest-sha256.txt
-macOS:    shasum -a 256 -c manifest-sha256.txt
+macOS:    sed 's/ /  /' manifest-sha256.txt | shasum -a 256 -c
 Windows (PowerShell):
     Get-Content manifest-sha256.txt | ForEach-Object {{
       $h, $f = $_ -split ' ', 2
       if ((Get-FileHash -Algorithm SHA256 -LiteralPath $f).Hash -ne $h.ToUpper()) {{ "FAILED $f" }}
     }}
-Every line must say OK (Windows: nothing printed). Any FAILED line means the file was
-changed after the bundle was made. Do the same with tagmanifest-sha256.txt: it covers
-the manifests and this file.
+(macOS's shasum wants two spaces after each digest; the manifest has the one space
+BagIt allows, hence the sed.) Every line must say OK (Windows: nothing printed). Any
+FAILED line means the file was changed after the bundle was made. Do the same with
+tagmanifest-sha256.txt: it covers the manifests and this file.
 
 2. The bundle was signed by that key (primary check)
 ----------------------------------------------------
@@ -93,5 +96,5 @@ def verify_text(
         signed=layout.SIGNED,
         pem=pem,
         rawsig=layout.RAWSIG,
-        zipname=zipname,
+        zipname=shlex.quote(zipname),
     ).encode("utf-8")

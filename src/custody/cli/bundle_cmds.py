@@ -251,19 +251,27 @@ def inspect(
         f"made {safe_text(str(summary['created']))} (claimed)"
     )
     for key in summary["signers"]:
-        out.print(f"  signed by {safe_text(key['name'])} {key['ssh_fingerprint']}")
+        out.print(f"  signed by {_shown(key['name'])} {_shown(key['ssh_fingerprint'])}")
     for ex in summary["exhibits"]:
-        flag = "  [sensitive: not shown]" if ex["sensitive"] else ""
-        out.print(f"\nExhibit {safe_text(ex['exhibit'])} ({ex['type']}){flag}")
+        flag = "  \\[sensitive: not shown]" if ex["sensitive"] else ""
+        out.print(f"\nExhibit {_shown(ex['exhibit'])} ({_shown(ex['type'])}){flag}")
         for u in ex["units"]:
-            why = f": {safe_text(str(u['reason']))}" if u.get("reason") else ""
-            name = f" {safe_text(u['unit'])}" if u.get("unit") else ""
-            out.print(f"  {u['status']:9} {u['role']}{name}{why}")
+            why = f": {_shown(u['reason'])}" if u.get("reason") else ""
+            name = f" {_shown(u['unit'])}" if u.get("unit") else ""
+            out.print(f"  {_shown(u.get('status')):9} {_shown(u.get('role'))}{name}{why}")
         if ex.get("withheld_units"):
             w = ex["withheld_units"]
             out.print(
-                f"  withheld  {w['withheld']} of {w['count']} units: {safe_text(w['reason'])}"
+                f"  withheld  {_shown(w['withheld'])} of {_shown(w['count'])} units: "
+                f"{_shown(w['reason'])}"
             )
+        for note in ex.get("notes", []):
+            out.print(f"  note: {_shown(note)}")
+
+
+def _shown(value: object) -> str:
+    """Text from a bundle, made safe for the terminal (it may be anything)."""
+    return safe_text(str(value))
 
 
 def register(root: typer.Typer) -> None:

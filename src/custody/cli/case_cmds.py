@@ -141,7 +141,10 @@ def render_report(report: Report, json_out: bool) -> int:
 
 
 def verify(
-    case_arg: Annotated[Path | None, typer.Argument(metavar="[CASE]", help="Case folder.")] = None,
+    case_arg: Annotated[
+        Path | None,
+        typer.Argument(metavar="[CASE|BUNDLE]", help="Case folder, or a bundle (.zip) to check."),
+    ] = None,
     deep: Annotated[bool, typer.Option(help="Also recompute SHA-512 of every artifact.")] = False,
     checkpoint: Annotated[
         list[Path] | None,
@@ -156,12 +159,16 @@ def verify(
 ) -> int:
     """Re-check every artifact, log entry, signature and checkpoint; list every finding.
 
-    Reads only, unless --record asks to log the verification in the case.
+    Reads only, unless --record asks to log the verification in the case. Given a file
+    (a bundle), checks it as custody bundle verify does; --checkpoint is then the one
+    checkpoint the bundle must prove the log extends.
 
     Example: custody verify case-17 --deep --checkpoint checkpoint-from-email.txt
     """
     from custody.verify import verify_case
 
+    if case_arg is not None and _is_bundle(case_arg):
+        return _verify_bundle_file(case_arg, checkpoint or [], record=record, json_out=json_out)
     case = open_current_case(case_arg or case_path)
     home = keys.custody_home()
     held = [(f"checkpoint {p}", _read(p)) for p in checkpoint or []]
@@ -188,6 +195,24 @@ def verify(
             seen.remember(home, case.case_id, cp)
         except note.NoteFormatError:
             pass
+    return render_report(report, json_out)
+
+
+def _is_bundle(path: Path) -> bool:
+    """A file, or a ``.zip`` that does not exist (then reported as a bundle not found)."""
+    return path.is_file() or (path.suffix.lower() == ".zip" and not path.is_dir())
+
+
+def _verify_bundle_file(path: Path, held: list[Path], *, record: bool, json_out: bool) -> int:
+    """``custody verify BUNDLE``: the bundle verifier (a bundle is checked, never written)."""
+    from custody.bundle.verify import verify_bundle
+
+    if record:
+        raise UsageError("--record logs a verification in a case; a bundle is only read")
+    if len(held) > 1:
+        raise UsageError("a bundle proves consistency with one --checkpoint at most")
+    with err_console().status("Verifying the bundle…"):
+        report = verify_bundle(path, since=held[0] if held else None)
     return render_report(report, json_out)
 
 
