@@ -10,8 +10,8 @@ drive letter, or leaves the bag is refused: that is a hostile bag, not an altere
 from __future__ import annotations
 
 import codecs
+import functools
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 DECLARATION = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
@@ -25,6 +25,9 @@ _DECLARATION = re.compile(
 )
 _CHARSET = re.compile(r"[A-Za-z0-9!#$%&'+^_`{}~-]+")  # an RFC 2978 charset name
 _NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape", "undefined", "idna", "punycode"}
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class BagFormatError(ValueError):
@@ -127,11 +130,12 @@ def check_path(path: str) -> str:
         or re.match(r"[A-Za-z]:", path)
     ):
         raise HostileBagError(f"a manifest names a path outside the bag: {path!a}")
-    if any(unicodedata.category(c) == "Cc" for c in path):  # C0, DEL and C1 (NEL)
+    if _CONTROL.search(path):  # C0, DEL and C1 (NEL): Unicode category Cc
         raise HostileBagError(f"a manifest names a path with a control character: {path!a}")
     return path
 
 
+@functools.lru_cache(maxsize=16)  # a verifier reads each manifest more than once
 def parse_manifest(
     data: bytes, algorithm: str, name: str, *, encoding: str = "utf-8"
 ) -> dict[str, str]:

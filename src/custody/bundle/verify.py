@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,6 +37,7 @@ from custody.report import Report, Severity
 
 LIMITS = ArchiveLimits(max_entries=200_000, max_total_size=1 << 40)
 _SMALL = 64 << 20  # most bytes of a JSON or text file read into memory
+_INLINE = 4 << 20  # files up to this size are hashed in one read on the calling thread
 
 
 class _Window:
@@ -64,6 +66,17 @@ class _Bundle:
     keys: dict[str, bytes] = field(default_factory=dict)  # key id -> raw key (from the log)
     entries: dict[int, log.Entry] = field(default_factory=dict)
     description: dict[str, Any] = field(default_factory=dict)
+    pending: dict[str, Future[hashing.Digests]] = field(default_factory=dict)
+
+    def prefetch(self, pool: ThreadPoolExecutor, other: BinaryIO) -> None:
+        """Hash the large payload files on ``pool`` (reading ``other``, a second handle on
+        the zip) while the log and signatures are checked on this thread."""
+        for name in sorted(self.members):
+            if name.startswith("data/"):
+                span = self.zf.stored_range(self.fh, self.members[name])
+                if span is not None and span[1] > _INLINE:
+                    window = _Window(other, *span)
+                    self.pending[name] = pool.submit(hashing.hash_stream, window)  # type: ignore[arg-type]
 
     def read(self, name: str, limit: int = _SMALL) -> bytes | None:
         member = self.members.get(name)
@@ -80,10 +93,18 @@ class _Bundle:
         return self.members[name].size
 
     def digest(self, name: str) -> hashing.Digests:
+        if name in self.pending:
+            self.digests[name] = self.pending.pop(name).result()
         if name not in self.digests:
             member = self.members[name]
             span = self.zf.stored_range(self.fh, member)
-            if span is not None:
+            if span is not None and span[1] <= _INLINE:
+                self.fh.seek(span[0])  # a small file: both digests here, no worker thread
+                data = self.fh.read(span[1])
+                self.digests[name] = hashing.Digests(
+                    hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest(), len(data)
+                )
+            elif span is not None:
                 self.digests[name] = hashing.hash_stream(_Window(self.fh, *span))  # type: ignore[arg-type]
             else:
                 h256, h512 = hashlib.sha256(), hashlib.sha512()
@@ -109,22 +130,26 @@ def verify_bundle(path: Path, *, since: Path | None = None) -> Report:
         fh = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open {path}: {exc.strerror}") from exc
-    with fh, SafeZip(fh, LIMITS) as zf:
+    with fh, SafeZip(fh, LIMITS) as zf, path.open("rb") as other, ThreadPoolExecutor(1) as pool:
         members = {m.name: m for m in zf.members if not m.is_dir}
         if "bagit.txt" not in members and layout.BUNDLE_JSON not in members:
             raise InputError(f"{path} is not a custody bundle (no bagit.txt, no data/bundle.json)")
         b = _Bundle(zf, fh, members)
         try:
+            b.prefetch(pool, other)
+            _check_log(b, report, since)
+            _check_signatures(b, report)
             bagcheck.check_bag(b, report, extra_tag_files=(*layout.SIGNATURES, layout.VERIFY_TXT))
             bagcheck.require_tags(b, report, layout.TAG_FILES)
             _check_manifest_form(b, report)
-            _check_log(b, report, since)
-            _check_signatures(b, report)
             _check_exhibits(b, report)
         except bagfiles.HostileBagError as exc:
             raise UnsafeArchiveError(str(exc)) from None
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc}") from exc
+        finally:
+            for future in b.pending.values():
+                future.cancel()
     return report
 
 
