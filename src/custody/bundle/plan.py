@@ -422,25 +422,29 @@ class Planner:
                 text_i = i if role == "text" else text_i
         return text_i if hit else None
 
+    def _warc_item(self, commitment: str, stem: str) -> Item:
+        """A whole WARC artifact, disclosed as ``<stem>.warc.gz`` (or ``.warc``)."""
+        disclosure, path = object_of(self.case, commitment)
+        ext = "warc.gz" if self._read_head(path) == b"\x1f\x8b" else "warc"
+        source = Source(path=path, size=disclosure.size)
+        return Item(
+            "artifact",
+            commitment,
+            "disclosed",
+            disclosure=disclosure.raw,
+            source=source,
+            name=f"{stem}.{ext}",
+        )
+
     def _capture_whole(self, ex: Exhibit) -> None:
         entry = ex.entry
         commitment = str(entry.subject["artifact"])
-        disclosure, path = object_of(self.case, commitment)
+        _, path = object_of(self.case, commitment)
         units = self._capture_set(entry, lambda u: False)
         roles = record_roles(path, self._sizes(units))
         masked = self._page_masked(ex, roles)
         if masked is None or self.sel.unsafe_unredacted:
-            ext = "warc.gz" if self._read_head(path) == b"\x1f\x8b" else "warc"
-            ex.items.append(
-                Item(
-                    "artifact",
-                    commitment,
-                    "disclosed",
-                    disclosure=disclosure.raw,
-                    source=Source(path=path, size=disclosure.size),
-                    name=f"capture.{ext}",
-                )
-            )
+            ex.items.append(self._warc_item(commitment, "capture"))
             if masked is not None:
                 ex.notes.append("shown unredacted although the page text matches (--unsafe)")
             elif self.patterns:
@@ -528,23 +532,13 @@ class Planner:
 
     def _import_whole(self, ex: Exhibit) -> None:
         commitment = str(ex.entry.subject["artifact"])
-        disclosure, path = object_of(self.case, commitment)
+        object_of(self.case, commitment)  # refuse early if its disclosure was altered
         if self.patterns and not self.sel.unsafe_unredacted:
             ex.items.append(Item("artifact", commitment, "withheld", reason=RENDITION))
             reason = "lists the names and SHA-256 of files this bundle withholds"
             self._details_item(ex, withhold=reason)
             return
-        ext = "warc.gz" if self._read_head(path) == b"\x1f\x8b" else "warc"
-        ex.items.append(
-            Item(
-                "artifact",
-                commitment,
-                "disclosed",
-                disclosure=disclosure.raw,
-                source=Source(path=path, size=disclosure.size),
-                name=f"chat.{ext}",
-            )
-        )
+        ex.items.append(self._warc_item(commitment, "chat"))
         self._details_item(ex)
 
     def _import_messages(self, ex: Exhibit, ids: set[str]) -> None:
