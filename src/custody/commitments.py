@@ -102,8 +102,7 @@ def _disclosure_bytes(doc: dict[str, Any]) -> bytes:
 def _canonical(doc: dict[str, Any]) -> bytes:
     """RFC 8785 bytes of a parsed disclosure: the fast encoder when its shape allows."""
     plain = all(
-        (isinstance(v, str) and _PLAIN.fullmatch(v))
-        or (type(v) is int and 0 <= v < 2**53)
+        (isinstance(v, str) and _PLAIN.fullmatch(v)) or (type(v) is int and 0 <= v < 2**53)
         for v in doc.values()
     )
     if plain and set(doc) <= _FIELDS:
