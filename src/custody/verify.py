@@ -32,7 +32,8 @@ class _State:
     imports: list[log.Entry] = field(default_factory=list)
 
 
-def _key_from(subject: dict[str, object]) -> bytes | None:
+def key_of_subject(subject: dict[str, object]) -> bytes | None:
+    """The public key an init or key entry introduces, if well formed and acceptable."""
     try:
         key = base64.b64decode(str(subject["public_key"]), validate=True)
     except (KeyError, ValueError):
@@ -44,7 +45,7 @@ def _key_from(subject: dict[str, object]) -> bytes | None:
 
 def _admit_key(entry: log.Entry, st: _State, report: Report, where: str) -> None:
     subject = entry.subject
-    key = _key_from(subject)
+    key = key_of_subject(subject)
     if key is None:
         report.error("bad-key-entry", f"{where}: public key missing, weak or mismatched")
         return

@@ -28,6 +28,7 @@ from custody import (
     commitments,
     encodings,
     hashing,
+    locker,
     log,
     merkle,
     note,
@@ -317,6 +318,7 @@ def create_bundle(
 
     Raises:
         UsageError: ``out`` exists (without ``overwrite``) or is inside the case.
+        KeyMaterialError: the signer may not sign in this case.
         IntegrityError: evidence changed while it was being bundled.
         StorageError: a write fails (no bundle is left behind).
     """
@@ -328,8 +330,7 @@ def create_bundle(
         raise UsageError("write the bundle outside the case folder")
     members = members_of(plan.entries)
     signer_id = signing.key_id(signer.public_key)
-    if signer_id not in members:
-        raise UsageError("the signing key is not a member of this case")
+    locker.require_member(case, signer)
     since = _since_checkpoint(plan, sel.recipient)
     since_size = note.parse_checkpoint(since).size if since else None
     bundle_id = secrets.token_hex(16)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from custody import commitments, merkle, store, strictjson
+from custody.capture.units import unpack_member
 from custody.case import Case
 from custody.errors import CustodyError, IntegrityError, StorageError
 from custody.units import Unverifiable, artifact_lines, units_of
@@ -124,7 +124,7 @@ def record_roles(warc: Path, sizes: Iterable[int]) -> list[tuple[int, int, str, 
             for size in sizes:
                 fh.seek(offset)
                 head = fh.read(min(size, 1 << 16))
-                text = _inflate(head).split(b"\r\n\r\n", 1)[0]
+                text = unpack_member(head, 1 << 16).split(b"\r\n\r\n", 1)[0]
                 found = {k.decode().lower(): v.decode("latin-1") for k, v in _HEADER.findall(text)}
                 out.append(
                     (offset, size, found.get("warc-type", ""), found.get("warc-target-uri", ""))
@@ -133,15 +133,6 @@ def record_roles(warc: Path, sizes: Iterable[int]) -> list[tuple[int, int, str, 
     except OSError as exc:
         raise IntegrityError(f"cannot read the capture's WARC: {exc.strerror}") from exc
     return out
-
-
-def _inflate(member: bytes) -> bytes:
-    if member[:2] != b"\x1f\x8b":
-        return member
-    try:
-        return zlib.decompressobj(31).decompress(member, 1 << 16)
-    except zlib.error:
-        return b""
 
 
 def disclosure_size(raw: bytes) -> int:

@@ -11,7 +11,6 @@ entry naming ``data/bundle.json``), then each exhibit unit by unit.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from custody.archive import ArchiveLimits, ArchiveMember, SafeZip
 from custody.bundle import layout
 from custody.errors import CustodyError, InputError, StorageError, UnsafeArchiveError
 from custody.report import Report, Severity
+from custody.verify import key_of_subject
 
 LIMITS = ArchiveLimits(max_entries=200_000, max_total_size=1 << 40)
 _SMALL = 64 << 20  # most bytes of a JSON or text file read into memory
@@ -229,13 +229,11 @@ def _admit_keys(b: _Bundle, report: Report) -> None:
     for seq in sorted(b.entries):
         entry = b.entries[seq]
         if entry.type in ("init", "key"):
-            try:
-                new = base64.b64decode(str(entry.subject["public_key"]), validate=True)
-            except (KeyError, binascii.Error):
+            new = key_of_subject(entry.subject)
+            if new is None:
                 report.error("entry-malformed", f"entry {seq} has no valid public key")
                 continue
-            if signing.key_id(new) == entry.subject.get("key_id"):
-                b.keys.setdefault(str(entry.subject["key_id"]), new)
+            b.keys.setdefault(signing.key_id(new), new)
         key = b.keys.get(entry.actor)
         if key is None:
             report.error("entry-signer", f"entry {seq} is signed by a key the log never admitted")

@@ -43,7 +43,14 @@ _HEAD = 1 << 16  # bytes of a member kept to read its WARC headers
 _KEEP = 16 << 20  # a last record up to this size is read whole (the provenance)
 _RECORD_ID = re.compile(rb"^WARC-Record-ID:[ \t]*(\S+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 
-__all__ = ["RECORD_KIND", "Problem", "check_capture", "commit_records", "read_record"]
+__all__ = [
+    "RECORD_KIND",
+    "Problem",
+    "check_capture",
+    "commit_records",
+    "read_record",
+    "unpack_member",
+]
 
 
 def commit_records(lists: UnitLists, records: Sequence[WrittenRecord]) -> None:
@@ -104,7 +111,7 @@ def _read_exactly(fh: BinaryIO, size: int) -> tuple[str, bytes, int]:
     return digest.hexdigest(), head, done
 
 
-def _unpack(member: bytes, limit: int) -> bytes:
+def unpack_member(member: bytes, limit: int) -> bytes:
     """Up to ``limit`` bytes of a record: a gzip member inflated, or a plain record."""
     if member[:2] != b"\x1f\x8b":
         return member[:limit]
@@ -115,13 +122,13 @@ def _unpack(member: bytes, limit: int) -> bytes:
 
 
 def _record_id(member: bytes) -> str | None:
-    head = _unpack(member, _HEAD).split(b"\r\n\r\n", 1)[0]
+    head = unpack_member(member, _HEAD).split(b"\r\n\r\n", 1)[0]
     m = _RECORD_ID.search(head)
     return m.group(1).decode("latin-1") if m else None
 
 
 def _provenance_status(member: bytes) -> str | None:
-    record = _unpack(member, _KEEP)
+    record = unpack_member(member, _KEEP)
     head, _, block = record.partition(b"\r\n\r\n")
     if b"urn:custody:provenance:" not in head:
         return None
