@@ -157,8 +157,13 @@ class CommitmentsRoot:
 
     __slots__ = ("_builder",)
 
-    def __init__(self) -> None:
-        self._builder = merkle.RootBuilder()
+    def __init__(self, keep_level: int | None = None) -> None:
+        self._builder = merkle.RootBuilder(keep_level)
+
+    @property
+    def builder(self) -> merkle.RootBuilder:
+        """The root builder (its ``kept`` subtree hashes, with ``keep_level``)."""
+        return self._builder
 
     @property
     def count(self) -> int:

@@ -73,11 +73,15 @@ class RootBuilder:
     len(L))`` without holding ``L``.
     """
 
-    __slots__ = ("_size", "_stack")
+    __slots__ = ("_keep", "_size", "_stack", "kept")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_level: int | None = None) -> None:
         self._stack: list[bytes] = []
         self._size = 0
+        self._keep = keep_level or -1
+        self.kept: list[bytes] = []
+        """With ``keep_level`` L: the hash of each complete aligned run of 2**L leaves, in
+        order, as it is formed (no extra hashing: it is an intermediate of :meth:`add`)."""
 
     @property
     def size(self) -> int:
@@ -86,12 +90,27 @@ class RootBuilder:
 
     def add(self, leaf: bytes) -> None:
         """Add the next leaf hash (already hashed with :func:`leaf_hash`)."""
-        node, n = leaf, self._size
+        node, n, level = leaf, self._size, 0
         while n & 1:  # each trailing 1 bit is a subtree of the same size as ``node``
             node = node_hash(self._stack.pop(), node)
             n >>= 1
+            level += 1
+            if level == self._keep:
+                self.kept.append(node)
         self._stack.append(node)
         self._size += 1
+
+    def tail(self, level: int) -> bytes | None:
+        """MTH of the last ``size % 2**level`` leaves (the incomplete run after the last
+        complete one), or ``None`` when there is none."""
+        rest = self._size & ((1 << level) - 1)
+        if not rest:
+            return None
+        parts = self._stack[len(self._stack) - rest.bit_count() :]
+        node = parts[-1]
+        for left in reversed(parts[:-1]):
+            node = node_hash(left, node)
+        return node
 
     def root(self) -> bytes:
         """The root of the leaves added so far (``EMPTY_ROOT`` for none)."""

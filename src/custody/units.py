@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, BinaryIO
 
-from custody import canonical, commitments, hashing, store, strictjson
+from custody import canonical, commitments, hashing, merkle, store, strictjson
 from custody.case import Case
 from custody.errors import CustodyError
+from custody.unitindex import CHUNK_LEVEL, IndexRecorder
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PLAIN = re.compile(r"[ -!#-\[\]-~]*")  # printable ASCII without '"' and '\': no escapes
@@ -88,9 +89,18 @@ class UnitLists:
 
     listing: BinaryIO
     disclosures: BinaryIO
-    _root: commitments.CommitmentsRoot = field(
-        default_factory=commitments.CommitmentsRoot, init=False, repr=False
-    )
+    index: IndexRecorder | None = None
+    """With a recorder, each unit's line offsets and the hash of each run of leaves are
+    kept for :mod:`custody.unitindex` (a few bytes a unit)."""
+    _root: commitments.CommitmentsRoot = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._root = commitments.CommitmentsRoot(CHUNK_LEVEL if self.index else None)
+
+    @property
+    def builder(self) -> merkle.RootBuilder:
+        """The root builder over the commitments so far."""
+        return self._root.builder
 
     @property
     def count(self) -> int:
@@ -110,9 +120,12 @@ class UnitLists:
         """
         disclosure = commitments.make_disclosure(kind, digests)
         commitment = disclosure.commitment
-        self.listing.write(list_line(commitment, unit))
+        line = list_line(commitment, unit)
+        self.listing.write(line)
         self.disclosures.write(disclosure.raw + b"\n")
         self._root.add(commitment)
+        if self.index is not None:
+            self.index.unit(len(line), len(disclosure.raw) + 1)
         return commitment
 
     def root(self) -> str:

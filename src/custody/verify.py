@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custody import commitments, encodings, hashing, log, merkle, note, signing, store
+from custody import commitments, encodings, hashing, log, merkle, note, signing, store, unitindex
 from custody.case import MARKER, Case, marker_bytes
 from custody.errors import CustodyError
 from custody.locker import POSSESSION_DOMAIN
@@ -272,6 +272,9 @@ def _check_files(case: Case, st: _State, expected: set[Path], report: Report) ->
             )
         elif path.parent == case.checkpoints or path.parent == case.tree:
             continue  # checked by _check_tree and the checkpoint history
+        elif path.parent == unitindex.cache_dir(case) and unitindex.is_index_name(path.name):
+            if not case.object_path(path.name[:64]).is_file():
+                report.error("extra-file", f"{rel} indexes no artifact of the case", path=rel)
         elif path.parent == case.keys and path.name.endswith(".pub"):
             _check_key_file(path, rel, st, report)
         elif path.is_relative_to(case.objects) or path.is_relative_to(case.disclosures):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from custody import log, strictjson
-from custody.bundle import redact
+from custody.bundle import indexed, redact
 from custody.bundle.sets import (
     UnitSet,
     disclosure_size,
@@ -546,16 +546,20 @@ class Planner:
         if not any(i.role == "details" for i in ex.items):
             reason = "lists the names and SHA-256 of files this bundle withholds"
             self._details_item(ex, withhold=reason)
-        docs = self._message_docs(entry.seq, ids)
-        missing = ids - docs.keys()
-        if missing:
-            raise UsageError(f"message {sorted(missing)[0]!a} is not in its import")
+        fast = indexed.read_messages(self.case, entry.subject, ids)
+        if fast is not None:
+            units, docs = fast
+        else:
+            docs = self._message_docs(entry.seq, ids)
+            missing = ids - docs.keys()
+            if missing:
+                raise UsageError(f"message {sorted(missing)[0]!a} is not in its import")
 
-        def wanted(unit: str) -> bool:
-            return unit in ids or unit.rpartition(":")[0] in ids
+            def wanted(unit: str) -> bool:
+                return unit in ids or unit.rpartition(":")[0] in ids
 
-        disclosures = str(entry.subject["artifacts"]["disclosures"])
-        units = read_set(self.case, entry.subject, disclosures, wanted)
+            disclosures = str(entry.subject["artifacts"]["disclosures"])
+            units = read_set(self.case, entry.subject, disclosures, wanted)
         ex.units = units
         warc = object_of(self.case, str(entry.subject["artifact"]))[1]
         for unit, i in sorted(units.index.items(), key=lambda kv: kv[1]):

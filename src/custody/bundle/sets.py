@@ -33,22 +33,30 @@ class UnitSet:
 
     root: str
     count: int
-    leaves: list[bytes]
-    unit_ids: list[str]
-    commitments: list[str]
+    leaves: list[bytes]  # every leaf, or none when read through an index
+    unit_ids: list[str]  # likewise
+    commitments: list[str] | dict[int, str]  # every commitment, or those asked for by position
     index: dict[str, int] = field(default_factory=dict)  # unit id -> position, for those asked
     disclosures: dict[int, bytes] = field(default_factory=dict)
+    proofs: dict[int, list[str]] = field(default_factory=dict)  # computed already
 
     _tree: merkle.LeafList | None = None
 
     def proof(self, i: int) -> list[str]:
         """The inclusion proof (hex) of unit ``i`` to the root (the tree is built once)."""
+        if i in self.proofs:
+            return self.proofs[i]
         if self._tree is None:
             self._tree = merkle.LeafList(self.leaves)
         return [h.hex() for h in merkle.inclusion_proof(self._tree, i, self.count)]
 
 
-def _split(line: bytes) -> tuple[str, str]:
+def split_list_line(line: bytes) -> tuple[str, str]:
+    """``(commitment, unit id)`` of a commitment list's line (without its newline).
+
+    Raises:
+        Unverifiable: it is malformed.
+    """
     if line.startswith(_PREFIX) and line[86:96] == _MIDDLE and line.endswith(b'"}'):
         raw_unit = line[96:-2]
         if b"\\" not in raw_unit and b'"' not in raw_unit:
@@ -86,7 +94,7 @@ def read_set(
         cs: list[str] = []
         index: dict[str, int] = {}
         for i, line in enumerate(artifact_lines(case, listing, "commitment list")):
-            c, unit = _split(line)
+            c, unit = split_list_line(line)
             cs.append(c)
             ids.append(unit)
             leaves.append(merkle.leaf_hash(bytes.fromhex(c[7:])))

@@ -26,7 +26,18 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 from urllib.parse import quote
 
-from custody import TOOL_NAME, __version__, canonical, hashing, locker, log, seen, signing, store
+from custody import (
+    TOOL_NAME,
+    __version__,
+    canonical,
+    hashing,
+    locker,
+    log,
+    seen,
+    signing,
+    store,
+    unitindex,
+)
 from custody.case import Case
 from custody.chat import detect, timeparse
 from custody.chat.base import FileInfo, ImportReport, ParseContext
@@ -337,6 +348,7 @@ def import_chat(
     }
     with log.appending(case, signer, clock=clock) as app:
         entry = app.append("import", subject)
+    unitindex.save(case, stored["commitments"].digests.sha256, writer.index_bytes())
     try:
         seen.remember(home, case.case_id, case.checkpoint.read_bytes())
     except OSError as exc:

@@ -27,6 +27,7 @@ from custody import canonical, commitments, hashing, log, store, strictjson
 from custody.case import Case
 from custody.chat.base import FileInfo, Message
 from custody.errors import CustodyError
+from custody.unitindex import IndexRecorder
 from custody.units import (
     Problem,
     UnitLists,
@@ -81,7 +82,8 @@ class UnitWriter:
         files: Mapping[str, FileInfo],  # by SHA-256: the package's files
     ) -> None:
         self.import_id, self.messages, self.files = import_id, messages, files
-        self.units = UnitLists(listing, disclosures)
+        self.index = IndexRecorder()
+        self.units = UnitLists(listing, disclosures, self.index)
         self.count_messages = 0
 
     @property
@@ -107,6 +109,7 @@ class UnitWriter:
                 )
         line = encode_message(doc, floats=_has_float(dict(message.extra)))
         self.messages.write(line + b"\n")
+        self.index.message(len(line) + 1)
         self.units.commit(MESSAGE_KIND, doc["id"], digests_of(line))
         for unit, digests in units:
             self.units.commit(ATTACHMENT_KIND, unit, digests)
@@ -114,6 +117,10 @@ class UnitWriter:
 
     def root(self) -> str:
         return self.units.root()
+
+    def index_bytes(self) -> bytes:
+        """The :mod:`custody.unitindex` file of what was written."""
+        return self.index.to_bytes(self.units.builder)
 
 
 def _subject(subject: Mapping[str, Any]) -> tuple[str, int, str, str, str, str]:

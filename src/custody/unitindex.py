@@ -1,0 +1,168 @@
+"""A derived index of a chat import's units, so a bundle reads only what it discloses.
+
+A chat import commits to every message and attachment (:mod:`custody.units`). Building an
+inclusion proof for ten of a million units from the artifacts alone means reading the
+whole commitment list and hashing a million leaves. The index, written when the import
+is sealed, holds for every unit where its line starts in the commitment list and in the
+disclosures; for every message where its line starts in the messages artifact and
+which unit it is; and the RFC 6962 hash of every aligned run of ``2**CHUNK_LEVEL`` leaves.
+One unit's proof then needs the lines of its own run and a fold of the runs' hashes.
+
+The index is a cache, never evidence, and nothing read through it is trusted (see
+:mod:`custody.bundle.indexed`): each line it points to is checked against the commitment
+and the proof against the root that the signed entry logged. It lives at
+``cache/units/<SHA-256 of the commitment list>.idx``, is written atomically after the
+entry is appended, and losing it costs only time. Format (little-endian)::
+
+    magic "CUSTIDX1", then u64 count, u64 messages, u64 chunk level, then
+    u64[count + 1]     offsets of the commitment list's lines (the last: its size)
+    u64[count + 1]     offsets of the disclosures' lines
+    u64[messages + 1]  offsets of the messages' lines
+    u64[messages]      the unit position of each message
+    32-byte hashes     one per run of 2**level leaves (the last run may be shorter)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import re
+import struct
+from array import array
+from pathlib import Path
+
+from custody import _fs, merkle
+from custody.case import Case
+from custody.errors import StorageError
+
+CHUNK_LEVEL = 8
+MAGIC = b"CUSTIDX1"
+_HEADER = struct.Struct("<8sQQQ")
+_U64 = struct.Struct("<Q")
+_NAME = re.compile(r"[0-9a-f]{64}\.idx")
+
+
+def cache_dir(case: Case) -> Path:
+    """Where the indexes of a case live (derived files: ``custody verify`` accepts them)."""
+    return case.root / "cache" / "units"
+
+
+def is_index_name(name: str) -> bool:
+    """Whether ``name`` is how an index file is named."""
+    return _NAME.fullmatch(name) is not None
+
+
+class IndexRecorder:
+    """Collects the offsets as the units and messages are written, in order."""
+
+    def __init__(self) -> None:
+        self.listing = array("Q", [0])
+        self.disclosures = array("Q", [0])
+        self.messages = array("Q", [0])
+        self.message_units = array("Q")
+
+    def unit(self, listing_line: int, disclosure_line: int) -> None:
+        """One unit was committed: the lengths of its two lines (newline included)."""
+        self.listing.append(self.listing[-1] + listing_line)
+        self.disclosures.append(self.disclosures[-1] + disclosure_line)
+
+    def message(self, line: int) -> None:
+        """One message line (newline included) is written; its unit is committed next."""
+        self.messages.append(self.messages[-1] + line)
+        self.message_units.append(len(self.listing) - 1)
+
+    def to_bytes(self, builder: merkle.RootBuilder) -> bytes:
+        """The index file, with the runs' hashes from ``builder`` (built with
+        ``keep_level=CHUNK_LEVEL`` over the same units).
+
+        Raises:
+            ValueError: ``builder`` did not see the same units.
+        """
+        count = len(self.listing) - 1
+        chunks = list(builder.kept)
+        tail = builder.tail(CHUNK_LEVEL)
+        if tail is not None:
+            chunks.append(tail)
+        if builder.size != count or len(chunks) != -(-count >> CHUNK_LEVEL):
+            raise ValueError("the root builder saw other units than the index")
+        head = _HEADER.pack(MAGIC, count, len(self.message_units), CHUNK_LEVEL)
+        parts = [self.listing, self.disclosures, self.messages, self.message_units]
+        return head + b"".join(a.tobytes() for a in parts) + b"".join(chunks)
+
+
+def save(case: Case, listing_sha256: str, data: bytes) -> bool:
+    """Write an index; ``False`` (and nothing left behind) if it cannot be written: the
+    evidence is sealed already and the index only saves time later."""
+    path = cache_dir(case) / f"{listing_sha256}.idx"
+    try:
+        _fs.make_dirs(path.parent)
+        _fs.atomic_write(path, data, mode=0o444)
+    except StorageError:
+        return False
+    return True
+
+
+class UnitIndex:
+    """An index file opened for lookups (memory-mapped; nothing in it is trusted)."""
+
+    def __init__(self, data: mmap.mmap | bytes) -> None:
+        self._data = data
+        if len(data) < _HEADER.size:
+            raise ValueError("index too short")
+        magic, self.count, self.messages, self.level = _HEADER.unpack_from(data)
+        if magic != MAGIC or not 0 < self.level < 32:
+            raise ValueError("not a custody unit index")
+        self._listing = _HEADER.size
+        self._disclosures = self._listing + 8 * (self.count + 1)
+        self._messages = self._disclosures + 8 * (self.count + 1)
+        self._message_units = self._messages + 8 * (self.messages + 1)
+        self._chunks = self._message_units + 8 * self.messages
+        self.chunk_count = -(-self.count >> self.level)
+        if len(data) != self._chunks + 32 * self.chunk_count:
+            raise ValueError("index size does not match its counts")
+
+    def _u64(self, base: int, i: int) -> int:
+        return int(_U64.unpack_from(self._data, base + 8 * i)[0])
+
+    def listing_span(self, i: int) -> tuple[int, int]:
+        """Start and end of unit ``i``'s line in the commitment list."""
+        return self._u64(self._listing, i), self._u64(self._listing, i + 1)
+
+    def disclosure_span(self, i: int) -> tuple[int, int]:
+        """Start and end of unit ``i``'s line in the disclosures."""
+        return self._u64(self._disclosures, i), self._u64(self._disclosures, i + 1)
+
+    def message_span(self, seq: int) -> tuple[int, int]:
+        """Start and end of message ``seq``'s line in the messages artifact."""
+        return self._u64(self._messages, seq), self._u64(self._messages, seq + 1)
+
+    def message_unit(self, seq: int) -> int:
+        """The unit position of message ``seq``."""
+        return self._u64(self._message_units, seq)
+
+    def chunk(self, j: int) -> bytes:
+        """The hash of run ``j`` of ``2**level`` leaves."""
+        start = self._chunks + 32 * j
+        return bytes(self._data[start : start + 32])
+
+    def close(self) -> None:
+        """Release the mapping."""
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
+
+
+def open_index(case: Case, listing_sha256: str) -> UnitIndex | None:
+    """The index of the commitment list with that SHA-256, or ``None`` when there is no
+    usable one (missing, unreadable or malformed: the caller reads the artifacts)."""
+    path = cache_dir(case) / f"{listing_sha256}.idx"
+    try:
+        with path.open("rb") as fh:
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    try:
+        return UnitIndex(data)
+    except (ValueError, struct.error):
+        with contextlib.suppress(BufferError):
+            data.close()
+        return None
