@@ -16,7 +16,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -144,14 +144,19 @@ def _write_all(fh: BinaryIO, data: bytes | memoryview, path: Path) -> None:
         raise _storage_error("write", path, exc) from exc
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data`` atomically and durably (for derived files).
+def atomic_write(
+    path: Path, data: bytes | Iterable[bytes | memoryview], *, mode: int = 0o644
+) -> None:
+    """Replace ``path`` with ``data`` (bytes, or buffers written one after another)
+    atomically and durably (for derived files).
 
     Raises:
         StorageError: any step fails.
     """
+    parts = (data,) if isinstance(data, bytes) else data
     with _temp_file(path.parent) as (fh, tmp):
-        _write_all(fh, data, path)
+        for part in parts:
+            _write_all(fh, part, path)
         fh.flush()
         fsync_fd(fh.fileno(), path)
         tmp.chmod(mode)

@@ -28,6 +28,7 @@ import contextlib
 import mmap
 import re
 import struct
+import sys
 from array import array
 from pathlib import Path
 
@@ -72,8 +73,12 @@ class IndexRecorder:
         self.message_units.append(len(self.listing) - 1)
 
     def to_bytes(self, builder: merkle.RootBuilder) -> bytes:
-        """The index file, with the runs' hashes from ``builder`` (built with
-        ``keep_level=CHUNK_LEVEL`` over the same units).
+        """The index file (see :meth:`parts`)."""
+        return b"".join(self.parts(builder))
+
+    def parts(self, builder: merkle.RootBuilder) -> list[bytes | memoryview]:
+        """The index file in parts, without copying the offsets: the runs' hashes come
+        from ``builder`` (built with ``keep_level=CHUNK_LEVEL`` over the same units).
 
         Raises:
             ValueError: ``builder`` did not see the same units.
@@ -86,11 +91,20 @@ class IndexRecorder:
         if builder.size != count or len(chunks) != -(-count >> CHUNK_LEVEL):
             raise ValueError("the root builder saw other units than the index")
         head = _HEADER.pack(MAGIC, count, len(self.message_units), CHUNK_LEVEL)
-        parts = [self.listing, self.disclosures, self.messages, self.message_units]
-        return head + b"".join(a.tobytes() for a in parts) + b"".join(chunks)
+        arrays: tuple[array[int], ...] = (
+            self.listing,
+            self.disclosures,
+            self.messages,
+            self.message_units,
+        )
+        if sys.byteorder != "little":
+            arrays = tuple(array("Q", a) for a in arrays)
+            for a in arrays:
+                a.byteswap()
+        return [head, *(memoryview(a).cast("B") for a in arrays), b"".join(chunks)]
 
 
-def save(case: Case, listing_sha256: str, data: bytes) -> bool:
+def save(case: Case, listing_sha256: str, data: bytes | list[bytes | memoryview]) -> bool:
     """Write an index; ``False`` (and nothing left behind) if it cannot be written: the
     evidence is sealed already and the index only saves time later."""
     path = cache_dir(case) / f"{listing_sha256}.idx"

@@ -348,7 +348,7 @@ def import_chat(
     }
     with log.appending(case, signer, clock=clock) as app:
         entry = app.append("import", subject)
-    unitindex.save(case, stored["commitments"].digests.sha256, writer.index_bytes())
+    unitindex.save(case, stored["commitments"].digests.sha256, writer.index_parts())
     try:
         seen.remember(home, case.case_id, case.checkpoint.read_bytes())
     except OSError as exc:

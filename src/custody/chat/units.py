@@ -118,9 +118,9 @@ class UnitWriter:
     def root(self) -> str:
         return self.units.root()
 
-    def index_bytes(self) -> bytes:
-        """The :mod:`custody.unitindex` file of what was written."""
-        return self.index.to_bytes(self.units.builder)
+    def index_parts(self) -> list[bytes | memoryview]:
+        """The :mod:`custody.unitindex` file of what was written, in parts."""
+        return self.index.parts(self.units.builder)
 
 
 def _subject(subject: Mapping[str, Any]) -> tuple[str, int, str, str, str, str]:
