@@ -123,9 +123,11 @@ def _index_path(w: World) -> Path:
     (path,) = [
         p
         for p in unitindex.cache_dir(open_case(w.case)).iterdir()
-        if unitindex.open_index(open_case(w.case), p.stem) is not None
-        and unitindex.UnitIndex(p.read_bytes()).messages == MESSAGES
+        if unitindex.UnitIndex(p.read_bytes()).messages == MESSAGES
     ]
+    index = unitindex.open_index(open_case(w.case), path.stem)
+    assert index is not None
+    index.close()
     return path
 
 

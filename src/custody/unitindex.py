@@ -24,13 +24,14 @@ entry is appended, and losing it costs only time. Format (little-endian)::
 
 from __future__ import annotations
 
-import contextlib
-import mmap
+import io
+import os
 import re
 import struct
 import sys
 from array import array
 from pathlib import Path
+from typing import BinaryIO
 
 from custody import _fs, merkle
 from custody.case import Case
@@ -117,13 +118,15 @@ def save(case: Case, listing_sha256: str, data: bytes | list[bytes | memoryview]
 
 
 class UnitIndex:
-    """An index file opened for lookups (memory-mapped; nothing in it is trusted)."""
+    """An index file opened for lookups (each one a small positioned read; nothing in it
+    is trusted). Positioned reads, not a memory map: a map's read-around faults whole
+    megabytes of a large index into memory for a few lookups."""
 
-    def __init__(self, data: mmap.mmap | bytes) -> None:
-        self._data = data
-        if len(data) < _HEADER.size:
-            raise ValueError("index too short")
-        magic, self.count, self.messages, self.level = _HEADER.unpack_from(data)
+    def __init__(self, data: BinaryIO | bytes) -> None:
+        self._fh = io.BytesIO(data) if isinstance(data, bytes) else data
+        size = self._fh.seek(0, os.SEEK_END)
+        head = self._pread(0, _HEADER.size)
+        magic, self.count, self.messages, self.level = _HEADER.unpack(head)
         if magic != MAGIC or not 0 < self.level < 32:
             raise ValueError("not a custody unit index")
         self._listing = _HEADER.size
@@ -132,37 +135,50 @@ class UnitIndex:
         self._message_units = self._messages + 8 * (self.messages + 1)
         self._chunks = self._message_units + 8 * self.messages
         self.chunk_count = -(-self.count >> self.level)
-        if len(data) != self._chunks + 32 * self.chunk_count:
+        if size != self._chunks + 32 * self.chunk_count:
             raise ValueError("index size does not match its counts")
 
-    def _u64(self, base: int, i: int) -> int:
-        return int(_U64.unpack_from(self._data, base + 8 * i)[0])
+    def _pread(self, offset: int, size: int) -> bytes:
+        self._fh.seek(offset)
+        data = self._fh.read(size)
+        if len(data) != size:
+            raise ValueError("index shorter than it says")
+        return data
+
+    def _u64s(self, base: int, i: int, n: int) -> list[int]:
+        return list(struct.unpack(f"<{n}Q", self._pread(base + 8 * i, 8 * n)))
+
+    def listing_offsets(self, first: int, last: int) -> list[int]:
+        """Offsets of the commitment list's lines ``first`` to ``last`` (the line ends
+        included: ``last - first + 1`` numbers)."""
+        return self._u64s(self._listing, first, last - first + 1)
 
     def listing_span(self, i: int) -> tuple[int, int]:
         """Start and end of unit ``i``'s line in the commitment list."""
-        return self._u64(self._listing, i), self._u64(self._listing, i + 1)
+        start, end = self._u64s(self._listing, i, 2)
+        return start, end
 
     def disclosure_span(self, i: int) -> tuple[int, int]:
         """Start and end of unit ``i``'s line in the disclosures."""
-        return self._u64(self._disclosures, i), self._u64(self._disclosures, i + 1)
+        start, end = self._u64s(self._disclosures, i, 2)
+        return start, end
 
     def message_span(self, seq: int) -> tuple[int, int]:
         """Start and end of message ``seq``'s line in the messages artifact."""
-        return self._u64(self._messages, seq), self._u64(self._messages, seq + 1)
+        start, end = self._u64s(self._messages, seq, 2)
+        return start, end
 
     def message_unit(self, seq: int) -> int:
         """The unit position of message ``seq``."""
-        return self._u64(self._message_units, seq)
+        return self._u64s(self._message_units, seq, 1)[0]
 
     def chunk(self, j: int) -> bytes:
         """The hash of run ``j`` of ``2**level`` leaves."""
-        start = self._chunks + 32 * j
-        return bytes(self._data[start : start + 32])
+        return self._pread(self._chunks + 32 * j, 32)
 
     def close(self) -> None:
-        """Release the mapping."""
-        if isinstance(self._data, mmap.mmap):
-            self._data.close()
+        """Close the file."""
+        self._fh.close()
 
 
 def open_index(case: Case, listing_sha256: str) -> UnitIndex | None:
@@ -170,13 +186,11 @@ def open_index(case: Case, listing_sha256: str) -> UnitIndex | None:
     usable one (missing, unreadable or malformed: the caller reads the artifacts)."""
     path = cache_dir(case) / f"{listing_sha256}.idx"
     try:
-        with path.open("rb") as fh:
-            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
+        fh = path.open("rb")
+    except OSError:
         return None
     try:
-        return UnitIndex(data)
-    except (ValueError, struct.error):
-        with contextlib.suppress(BufferError):
-            data.close()
+        return UnitIndex(fh)
+    except (OSError, ValueError, struct.error):
+        fh.close()
         return None

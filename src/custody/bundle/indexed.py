@@ -18,6 +18,7 @@ the whole set (:func:`custody.bundle.sets.read_set`), which says precisely what 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Collection
 from contextlib import ExitStack
 from typing import Any, BinaryIO
@@ -57,9 +58,14 @@ class IndexedTree:
         if j not in self._runs:
             first = j << self.index.level
             last = min(first + (1 << self.index.level), self.index.count)
+            offsets = self.index.listing_offsets(first, last)
+            block = _read(self.listing, (offsets[0], offsets[-1])) + b"\n"  # the run's lines
             leaves = []
-            for i in range(first, last):
-                commitment, _ = split_list_line(_read(self.listing, self.index.listing_span(i)))
+            for start, end in itertools.pairwise(offsets):
+                line = block[start - offsets[0] : end - offsets[0]]
+                if not line.endswith(b"\n"):
+                    raise _Mismatch
+                commitment, _ = split_list_line(line[:-1])
                 leaves.append(merkle.leaf_hash(bytes.fromhex(commitment[7:])))
             tree = merkle.LeafList(leaves)
             if merkle.root(tree, len(leaves)) != self.index.chunk(j):
