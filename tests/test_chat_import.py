@@ -364,7 +364,7 @@ def test_human_output(tmp_path: Path, case: Path, cli: Runner) -> None:
     [
         (["--timezone", "Mars/Base"], "unknown time zone"),
         (["--date-order", "DDM"], "--date-order"),
-        (["--format", "signal"], "--format"),
+        (["--format", "imessage"], "--format"),
         (["--date-order", "MDY"], "contradicts"),
     ],
     ids=["zone", "order", "format", "order-contradicts"],

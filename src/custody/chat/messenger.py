@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
@@ -55,6 +55,9 @@ _KNOWN_TYPES = frozenset({"Generic", "Share", "Call", *_SYSTEM_TYPES})
 _PARTICIPANTS = re.compile(rb'"participants"[ \t\r\n]*:')
 _META_KEY = re.compile(rb'"(?:sender_name|timestamp_ms|thread_path|senderName)"[ \t\r\n]*:')
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_THREAD_LISTS = frozenset(
+    {"inbox", "archived_threads", "message_requests", "filtered_threads", "e2ee_cutover"}
+)
 
 
 def first_part(names: list[str]) -> str | None:
@@ -68,6 +71,21 @@ def first_part(names: list[str]) -> str | None:
     if len({n.rpartition("/")[0] for n in names}) != 1:
         return None
     return min(names, key=numbers.__getitem__)
+
+
+def platform_of(names: Iterable[str]) -> str | None:
+    """``instagram`` or ``facebook`` when the package's folders (and its ``.json`` files)
+    name exactly one of the two, as Meta's downloads do (``your_instagram_activity/``,
+    ``your_facebook_activity/``, ``instagram_profile_information.json``); else None.
+    Names inside a thread folder (``inbox/<name>_<id>/…``: people's names) do not count."""
+    seen: set[str] = set()
+    for name in names:
+        *folders, base = name.lower().split("/")
+        for part in [*folders, base] if base.endswith(".json") else folders:
+            if part in _THREAD_LISTS:
+                break
+            seen.update(p for p in ("instagram", "facebook") if p in part)
+    return seen.pop() if len(seen) == 1 else None
 
 
 def repair(text: str) -> str | None:
@@ -138,6 +156,14 @@ class MessengerImporter:
             "unrepaired_strings": parser.unrepaired,
             "rule": "latin-1 code points re-read as UTF-8 bytes, only when that round-trips",
         }
+
+
+class InstagramImporter(MessengerImporter):
+    """Instagram's "Download your information" JSON: Messenger's format, reported as
+    ``instagram`` (``--format instagram``, or auto-detection when the package's names say
+    so: :func:`platform_of`)."""
+
+    name = "instagram"
 
 
 def _load(data: bytes, name: str) -> dict[str, Any]:

@@ -28,7 +28,8 @@ def import_cmd(
         str,
         typer.Option(
             "--format",
-            help="auto, whatsapp, telegram, discord or messenger (default: from content).",
+            help="auto, whatsapp, telegram, discord, messenger, instagram or signal "
+            "(default: from content).",
         ),
     ] = "auto",
     timezone: Annotated[
