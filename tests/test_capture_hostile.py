@@ -114,3 +114,17 @@ def test_browser_still_captures_after_a_busy_page(
     _, result = _capture(tmp_path / "b", cli, browser, site.base + "/data.json", timeout=10.0)
     assert result.status.value == "COMPLETE", result.reasons
     assert b"FETCHED-BY-SCRIPT" in _snapshot(result, "text")
+
+
+@pytest.mark.slow
+def test_the_browser_does_not_reload_an_error_page_by_itself(
+    tmp_path: Path, home: Path, cli: Runner, browser: BrowserSession, site: Site
+) -> None:
+    """Chromium reloads an error page after 1 s unless told not to (``--disable-auto-reload``):
+    a redirect loop would be requested again, and recorded, while the capture waits for the
+    network to settle."""
+    url = site.base + "/loop"
+    _, result = _capture(tmp_path, cli, browser, url, timeout=10.0, settle_seconds=3.0)
+    records = _records(result.artifacts["warc"].path)
+    loops = [r for r in records if r["type"] == "response" and r["uri"] == url]
+    assert 10 <= len(loops) <= 21, len(loops)  # one navigation: Chromium follows 20 redirects

@@ -45,6 +45,10 @@ BASE_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    # Chromium reloads an error page by itself after 1 s, 5 s, 30 s… (NetErrorAutoReloader;
+    # a redirect loop is such an error): a capture must hold what was asked for, not a
+    # second request the browser made on its own while the snapshots were taken.
+    "--disable-auto-reload",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--proxy-bypass-list=<-loopback>",
