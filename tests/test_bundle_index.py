@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from custody import commitments, merkle, unitindex
-from custody.bundle import indexed, plan
+from custody.bundle import indexed, plan_chat
 from custody.bundle.indexed import IndexedTree
 from custody.case import open_case
 from custody.errors import ExitCode
@@ -162,8 +162,8 @@ def test_bundle_through_the_index_reads_no_whole_set(
     def whole_set(*_: object, **__: object) -> None:
         raise AssertionError("the whole commitment list was read")
 
-    monkeypatch.setattr(plan, "read_set", whole_set)
-    monkeypatch.setattr(plan.Planner, "_message_docs", whole_set)
+    monkeypatch.setattr(plan_chat, "read_set", whole_set)
+    monkeypatch.setattr(plan_chat.ChatPlanner, "message_docs", whole_set)
     path = _bundle(big)
     units = _units_of(path, big.seqs["big"])
     assert [u["unit"] for u in units if u["role"] == "message"] == [
