@@ -49,6 +49,8 @@ LINES_KINDS = {
 CAPTURE_SCHEMAS = {
     "capture-details", "capture-provenance", "cli-output/capture", "cli-output/export-wacz",
 }  # fmt: skip
+# HTTP/2 exchange records: validated by tests/test_capture_h2.py (the test site is HTTP/1.1).
+H2_SCHEMAS = {"capture-http2"}
 # Court bundles' files and outputs: validated by tests/test_bundle_schemas.py.
 BUNDLE_SCHEMAS = {
     "bundle-description", "bundle-select", "cli-output/bundle-create", "cli-output/bundle-inspect",
@@ -290,7 +292,8 @@ def test_real_case_files_and_outputs_validate(produced: Produced) -> None:
     assert not failures, "\n".join(failures)
     # The scenario reached every shape the schemas describe (capture's: see below).
     all_names = {_name(p) for p in _schema_files()}
-    assert {name for name, _, _ in produced} == all_names - CAPTURE_SCHEMAS - BUNDLE_SCHEMAS
+    elsewhere = CAPTURE_SCHEMAS | BUNDLE_SCHEMAS | H2_SCHEMAS
+    assert {name for name, _, _ in produced} == all_names - elsewhere
     bodies = [doc["entry"] for name, _, doc in produced if name == "log-entry"]
     assert {b["type"] for b in bodies} == {"init", "add", "key", "recover", "import"}
     assert {b["subject"].get("action") for b in bodies if b["type"] == "key"} == {"join", "rotate"}

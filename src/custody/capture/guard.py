@@ -15,10 +15,11 @@ forms that embed an IPv4 address (IPv4-mapped, 6to4 ``2002::/16``, NAT64 ``64:ff
 and ``64:ff9b:1::/48``, Teredo) whose embedded address is refused. Python's ``is_global``
 alone calls ``64:ff9b::7f00:1`` (NAT64 127.0.0.1) and ``2002:7f00:1::`` global.
 
-The exchange itself (:func:`perform`, HTTP/1.1, one connection per request) and its
-fidelity limits are described in :mod:`custody.capture.recorder`. Through an upstream
-proxy (``--proxy``) the address check is made on the target's name instead: see
-:mod:`custody.capture.proxy`.
+The exchange itself (:func:`perform`, one connection per request: HTTP/1.1, or HTTP/2
+when an https server chooses ``h2`` among the ALPN protocols offered, :data:`ALPN`, see
+:mod:`custody.capture.http2`) and its fidelity limits are described in
+:mod:`custody.capture.recorder`. Through an upstream proxy (``--proxy``) the address
+check is made on the target's name instead: see :mod:`custody.capture.proxy`.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ import contextlib
 import ipaddress
 import socket
 import ssl
+import threading
+import weakref
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 
-from custody.capture import http1
+from custody.capture import http1, http2
+from custody.capture.http2 import ALPN
 from custody.capture.proxy import Proxy, open_tunnel
 from custody.capture.recorder import (
     Exchange,
@@ -255,11 +259,14 @@ def perform(
     tunnel); never raises.
 
     Blocked requests, network errors and cut-short bodies are described in the result.
-    An https server whose certificate fails validation under ``tls`` is still recorded:
-    the refused handshake's reason is kept, and the exchange is made over a second
-    connection that does not validate (:class:`TlsSession` ``verify_error``).
+    Over https, ALPN offers ``h2`` and ``http/1.1`` (:func:`offer_alpn`) and the exchange
+    is made in the protocol the server chooses. An https server whose certificate fails
+    validation under ``tls`` is still recorded: the refused handshake's reason is kept,
+    and the exchange is made over a second connection that does not validate
+    (:class:`TlsSession` ``verify_error``).
     """
     started = datetime.now(UTC)
+    tls = offer_alpn(tls)
     try:
         scheme, host, port, request_line, headers, head = http1.request_head(request)
     except (ValueError, WarcHeaderError) as exc:
@@ -291,14 +298,27 @@ class _Refused(Exception):
         self.reason, self.chain = reason, chain
 
 
+_alpn_lock = threading.Lock()
+_alpn_set: weakref.WeakSet[ssl.SSLContext] = weakref.WeakSet()
+
+
+def offer_alpn(ctx: ssl.SSLContext) -> ssl.SSLContext:
+    """``ctx`` set, once, to offer what custody speaks (:data:`ALPN`: ``h2`` then
+    ``http/1.1``, as Chromium); any ALPN it had is replaced."""
+    with _alpn_lock:  # every connection made with ctx here passes this lock first
+        if ctx not in _alpn_set:
+            ctx.set_alpn_protocols(list(ALPN))
+            _alpn_set.add(ctx)
+    return ctx
+
+
 @cache
 def _unverified_context() -> ssl.SSLContext:
     """TLS for the second connection to a server whose certificate failed validation."""
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
+    return offer_alpn(ctx)
 
 
 def _exchange(
@@ -312,7 +332,8 @@ def _exchange(
     proxy: Proxy | None,
     refused: tuple[str, tuple[bytes, ...]] | None,
 ) -> Exchange:
-    """One exchange over ``raw_sock`` (TLS first when ``tls_host`` is set); closes it.
+    """One exchange over ``raw_sock`` (TLS first when ``tls_host`` is set; HTTP/2 when
+    the server chose ``h2``); closes it.
 
     Raises:
         _Refused: the certificate failed validation (nothing was sent).
@@ -327,6 +348,7 @@ def _exchange(
             tls_sock = tls.wrap_socket(
                 raw_sock, server_hostname=tls_host, do_handshake_on_connect=False
             )
+            stopper.swap(raw_sock, tls_sock)  # the TLS socket took the connection over
             sock = tls_sock
             try:
                 tls_sock.do_handshake()
@@ -335,6 +357,9 @@ def _exchange(
                 raise _Refused(why, _chain(tls_sock)) from None
             session = _session(tls_sock, refused)
         sock.settimeout(limits.read_timeout)
+        if isinstance(sock, ssl.SSLSocket) and sock.selected_alpn_protocol() == "h2":
+            done = http2.exchange(base, sock, limits, stopper)
+            return replace(done, ip=ip, tls=session)
         sock.sendall(head + request.body)
         sent = True
         with sock.makefile("rb") as rfile:
@@ -343,15 +368,16 @@ def _exchange(
             while 100 <= status < 200 and status != 101:  # interim responses
                 raw = http1.read_head(rfile)
                 status_line, status, fields = http1.parse_head(raw)
-            body = http1.Body(rfile, limits.max_resource_bytes, stopper, raw_sock)
+            body = http1.Body(rfile, limits.max_resource_bytes, stopper, sock)
             http1.read_body(request.method, status, fields, body)
         response = Response(status_line, status, fields, raw, bytes(body.data), body.truncated)
         return replace(base, ip=ip, tls=session, response=response, sent=True)
     except (OSError, ValueError) as exc:
-        cut = stopper.was_cut(raw_sock)
+        cut = stopper.was_cut(sock)
         why = "capture stopped" if cut else f"{type(exc).__name__}: {exc}"
         return replace(base, ip=ip, tls=session, error=why, sent=sent)
     finally:
+        stopper.forget(sock)
         stopper.forget(raw_sock)
         sock.close()
         raw_sock.close()

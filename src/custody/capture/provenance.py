@@ -31,7 +31,8 @@ from custody.warc import WrittenRecord
 
 METHOD = (
     "every request of the browser paused (DevTools Fetch, browser-wide) and performed by "
-    "custody over its own HTTP/1.1 connection to a policy-checked address; recorded as "
+    "custody over its own connection to a policy-checked address (HTTP/1.1, or HTTP/2 when an "
+    "https server chooses h2 by ALPN; one request per connection); recorded as "
     "received (body after transfer decoding, before content decoding); the browser got "
     "the response through Fetch.fulfillRequest, content-decoded by custody"
 )

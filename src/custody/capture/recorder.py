@@ -3,7 +3,8 @@
 How records are obtained. During a capture Chromium's requests are paused, browser-wide,
 by the DevTools ``Fetch`` domain at the request stage (redirect hops, cross-origin iframes
 and workers included). :func:`custody.capture.guard.perform` then makes the request
-itself over its own socket (HTTP/1.1, TLS by Python's ``ssl`` with the system trust
+itself over its own socket (HTTP/1.1, or HTTP/2 when an https server chooses ``h2`` by
+ALPN: :mod:`custody.capture.http2`; TLS by Python's ``ssl`` with the system trust
 store), connecting only to an address the address policy allowed (or through a CONNECT
 tunnel of the investigator's proxy: :mod:`custody.capture.proxy`), and
 :class:`WarcRecorder` writes:
@@ -19,6 +20,8 @@ tunnel of the investigator's proxy: :mod:`custody.capture.proxy`), and
   ``Proxy-Authorization`` are replaced by a placeholder (:mod:`custody.capture.credentials`);
 - a ``metadata`` record when the head as received cannot be re-serialised byte for byte
   (odd spacing, folded or malformed lines): its raw bytes, base64, so nothing is lost;
+- over HTTP/2 (no status or request line): HTTP/1.1-syntax heads with ``WARC-Protocol:
+  h2``, and a JSON ``metadata`` record of what that synthesis loses (see ``http2.py``);
 - a ``metadata`` record with the PEM certificate chain the server presented in *that* TLS
   session, once per origin and chain, whether or not it validated (a chain that failed
   validation is recorded all the same; the provenance says why it failed).
@@ -30,7 +33,7 @@ The browser then gets the response through ``Fetch.fulfillRequest``, content-dec
 custody (Chromium does not decode fulfilled bodies): ``gzip``, ``deflate`` and ``br``.
 
 Fidelity limits, all recorded in the provenance:
-- The origin server talks to Python, not to Chromium: HTTP/1.1 only (no HTTP/2 or 3), a
+- The origin server talks to Python, not to Chromium: HTTP/1.1 or HTTP/2 (no HTTP/3), a
   Python TLS handshake, one connection per request, and the request headers Chromium hands
   to ``Fetch`` (user agent, accept, referer, cookies, client hints) plus ``Host`` and
   ``Accept-Encoding``: Chromium's own value less ``zstd``, which custody cannot decode for
@@ -57,7 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import brotlicffi  # type: ignore[import-untyped]  # no type information shipped
 
@@ -71,6 +74,9 @@ from custody.warc import (
     warc_fields,
 )
 from custody.warc import _http_head as http_head  # the exact bytes the writer records
+
+if TYPE_CHECKING:
+    from custody.capture.http2 import Http2Stream
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -108,10 +114,10 @@ class TlsSession:
 class Response:
     """A response as received."""
 
-    status_line: str
+    status_line: str  # over HTTP/2: synthesized (custody.capture.http2.status_line)
     status: int
     headers: Headers
-    raw_head: bytes
+    raw_head: bytes  # empty over HTTP/2 (HPACK-coded on the wire; see Exchange.http2)
     body: bytes
     truncated: str | None = None  # a WARC-Truncated reason
 
@@ -133,6 +139,7 @@ class Exchange:
     error: str | None = None
     blocked: str | None = None
     sent: bool = False  # the request bytes went out (so a request record is written)
+    http2: Http2Stream | None = None  # over HTTP/2: what the synthesized records lose
 
 
 class Stopper:
@@ -155,6 +162,15 @@ class Stopper:
                 raise OSError("capture stopped")
             self._sockets.add(sock)
 
+    def swap(self, old: socket.socket, new: socket.socket) -> None:
+        """Track ``new``, a TLS socket that took over (detached) ``old``, instead."""
+        with self._lock:
+            self._sockets.discard(old)
+            self._sockets.add(new)
+            if id(old) in self._cut:
+                self._cut.add(id(new))
+                _shut(new)
+
     def forget(self, sock: socket.socket) -> None:
         with self._lock:
             self._sockets.discard(sock)
@@ -169,13 +185,19 @@ class Stopper:
         with self._lock:
             for sock in self._sockets:
                 self._cut.add(id(sock))
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                _shut(sock)
 
     def stop(self) -> None:
         with self._lock:
             self.stopped = True
         self.cut()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the connection down (below TLS: a TLS socket's own shutdown would drop its
+    TLS state under a thread reading from it)."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 _DECODED = ("gzip", "x-gzip", "deflate", "br")  # the content codings custody undoes
@@ -287,7 +309,7 @@ class WarcRecorder:
         if resp is not None:
             rec = self._response(ex, resp)
         concurrent = [rec.record_id] if rec is not None else []
-        self._keep(
+        req = self._keep(
             self.writer.write_request(
                 url,
                 request_line=ex.request_line,
@@ -295,8 +317,19 @@ class WarcRecorder:
                 body=ex.request.body,
                 concurrent_to=concurrent,
                 date=ex.started,
+                warc_headers=_protocols(ex) if ex.http2 is not None else (),
             )
         )
+        if ex.http2 is not None:
+            self._keep(
+                self.writer.write_metadata(
+                    url,
+                    ex.http2.json_bytes(),
+                    content_type="application/json",
+                    refers_to=(rec or req).record_id,
+                    date=ex.started,
+                )
+            )
         if ex.tls is not None and ex.tls.chain and rec is not None:
             origin = url.split("/", 3)
             key = ("/".join(origin[:3]) + "/", b"".join(ex.tls.chain))
@@ -315,17 +348,15 @@ class WarcRecorder:
         return rec
 
     def _response(self, ex: Exchange, resp: Response) -> WrittenRecord:
-        version = resp.status_line.split(" ", 1)[0].lower()  # as the server said it
-        extra = [("WARC-Protocol", version)] if re.fullmatch(r"http/\d\.\d", version) else []
-        if ex.tls is not None:
-            extra.append(("WARC-Protocol", ex.tls.version.lower().replace("tlsv", "tls/")))
+        extra = _protocols(ex)
         if resp.truncated:
             extra.append(("WARC-Truncated", resp.truncated))
         status_line, headers = resp.status_line, resp.headers
+        synthesized = ex.http2 is not None  # its metadata record keeps the block as received
         try:
-            exact = http_head(status_line, headers) == resp.raw_head
+            exact = http_head(status_line, headers) == resp.raw_head or synthesized
         except WarcHeaderError:
-            exact = False
+            exact = synthesized
             status_line = f"HTTP/1.1 {resp.status}"
             headers = tuple(h for h in headers if _writable(h))
         rec = self._keep(
@@ -350,6 +381,18 @@ class WarcRecorder:
                 )
             )
         return rec
+
+
+def _protocols(ex: Exchange) -> list[tuple[str, str]]:
+    """``WARC-Protocol`` fields: ``h2`` or the status line's version, then ``tls/1.3``."""
+    fields = [("WARC-Protocol", "h2")] if ex.http2 is not None else []
+    if ex.http2 is None and ex.response is not None:
+        version = ex.response.status_line.split(" ", 1)[0].lower()  # as the server said it
+        if re.fullmatch(r"http/\d\.\d", version):
+            fields.append(("WARC-Protocol", version))
+    if ex.tls is not None:
+        fields.append(("WARC-Protocol", ex.tls.version.lower().replace("tlsv", "tls/")))
+    return fields
 
 
 def _writable(header: tuple[str, str]) -> bool:

@@ -48,6 +48,7 @@ from custody import locker, log, signing
 from custody.capture import guard
 from custody.capture.browser import BrowserLaunchError, BrowserSession
 from custody.capture.credentials import Scrubber, StorageState, load_storage_state
+from custody.capture.http2 import ALPN
 from custody.capture.intercept import Interceptor
 from custody.capture.options import CaptureOptions
 from custody.capture.page import SNAPSHOTS, Outcome, drive
@@ -108,7 +109,7 @@ def tls_context(extra_ca: Path | None) -> ssl.SSLContext:
         UsageError: the CA file cannot be loaded.
     """
     ctx = ssl.create_default_context()
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(list(ALPN))  # h2, then http/1.1 (custody.capture.http2)
     if extra_ca is not None:
         try:
             ctx.load_verify_locations(cafile=str(extra_ca))
