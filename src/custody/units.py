@@ -118,14 +118,14 @@ class UnitLists:
         Raises:
             OSError: writing to one of the two streams fails.
         """
-        disclosure = commitments.make_disclosure(kind, digests)
-        commitment = disclosure.commitment
+        raw = commitments.fresh_disclosure_bytes(kind, digests)
+        commitment = commitments.commitment_of(raw)
         line = list_line(commitment, unit)
         self.listing.write(line)
-        self.disclosures.write(disclosure.raw + b"\n")
+        self.disclosures.write(raw + b"\n")
         self._root.add(commitment)
         if self.index is not None:
-            self.index.unit(len(line), len(disclosure.raw) + 1)
+            self.index.unit(len(line), len(raw) + 1)
         return commitment
 
     def root(self) -> str:

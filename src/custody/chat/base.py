@@ -8,6 +8,8 @@ the :class:`ImportReport` of their :class:`ParseContext`.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -70,6 +72,11 @@ def clean_sender(raw: str | None) -> str | None:
     """The display name: bidi controls removed, U+00A0 and U+202F turned into spaces."""
     if raw is None:
         return None
+    return _clean(raw)
+
+
+@functools.lru_cache(maxsize=4096)  # a chat has a few senders, each named thousands of times
+def _clean(raw: str) -> str:
     return _BIDI.sub("", raw).translate(_SPACES)
 
 
@@ -147,7 +154,7 @@ class Message:
 
     def to_dict(self, import_id: str) -> dict[str, Any]:
         """The JSON object of this message's line in the messages artifact."""
-        flags = set(self.flags) | ({Flag.SYSTEM} if self.system else set())
+        flags = {*self.flags, Flag.SYSTEM} if self.system else self.flags
         d: dict[str, Any] = {
             "v": MESSAGE_VERSION,
             "id": f"{import_id}:{self.seq}",
@@ -162,14 +169,77 @@ class Message:
             "time_basis": self.when.basis.value,
             "text": self.text,
             "kind": self.kind.value,
-            "flags": sorted(f.value for f in flags),
-            "attachments": [a.to_dict() for a in self.attachments],
+            "flags": sorted(f.value for f in flags) if flags else [],
+            "attachments": [a.to_dict() for a in self.attachments] if self.attachments else [],
             "source": dict(self.source),
         }
         if self.when.candidates:
             d["sent_at_candidates"] = list(self.when.candidates)
         d.update(self.extra)
         return d
+
+    def json_line(self, import_id: str) -> bytes | None:
+        """The messages-artifact line of this message (no newline), written directly.
+
+        The bytes are those of ``json.dumps(self.to_dict(import_id), ensure_ascii=False,
+        sort_keys=True, separators=(",", ":"))``, which :func:`custody.chat.units.
+        encode_message` writes for a message without floats: the members in code-point
+        order, each value as that encoder writes it. None for a message with attachments
+        or extra members (encode its :meth:`to_dict`). The tests compare the two.
+        """
+        if self.attachments or self.extra:
+            return None
+        when, seq = self.when, self.seq
+        flags = {*self.flags, Flag.SYSTEM} if self.system else self.flags
+        listed = ",".join(map(_json, sorted(f.value for f in flags))) if flags else ""
+        candidates = (
+            f'"sent_at_candidates":[{",".join(map(_json, when.candidates))}],'
+            if when.candidates
+            else ""
+        )
+        values = (
+            *(f"{import_id}:{seq}", self.sender, self.sender_id, self.sender_raw),
+            *(when.utc, when.local, when.raw, self.text, when.zone),
+        )
+        unit, sender, sender_id, sender_raw, utc, local, raw, text, zone = [
+            "null" if v is None else _json_str(v) if type(v) is str else _json(v) for v in values
+        ]
+        kind, basis = _json_str(self.kind), _json_str(when.basis)  # a StrEnum is its value
+        return (
+            f'{{"attachments":[],"flags":[{listed}],"id":{unit},"kind":{kind},'
+            f'"sender":{sender},"sender_id":{sender_id},"sender_raw":{sender_raw},'
+            f'"sent_at":{utc},{candidates}"sent_at_local":{local},"sent_at_raw":{raw},'
+            f'"seq":{seq if type(seq) is int else _json(seq)},'
+            f'"source":{_json_object(self.source)},"text":{text},'
+            f'"time_basis":{basis},"time_zone":{zone},"v":{MESSAGE_VERSION}}}'
+        ).encode()
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_json_str = json.encoder.encode_basestring  # how _COMPACT writes a str
+
+
+def _json(value: Any) -> str:
+    """``value`` as :data:`_COMPACT` writes it, inside an object or alone."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _json_str(value)
+    if type(value) is int:  # not bool
+        return str(value)
+    return _COMPACT.encode(value)
+
+
+def _json_object(obj: Mapping[str, Any]) -> str:
+    """A mapping as :data:`_COMPACT` writes it: members sorted by key."""
+    try:
+        members = [
+            f"{_json_str(key)}:{value if type(value) is int else _json(value)}"
+            for key, value in sorted(obj.items())
+        ]
+    except TypeError:  # a key that is not a str: json writes it its own way (or fails alike)
+        return _COMPACT.encode(dict(obj))
+    return "{" + ",".join(members) + "}"
 
 
 @dataclass

@@ -42,7 +42,9 @@ def utc_text(moment: datetime) -> str:
 
 def local_text(local: datetime) -> str:
     """ISO 8601 local wall time, no offset, to the second."""
-    return local.isoformat(timespec="seconds")
+    if local.microsecond:
+        return local.isoformat(timespec="seconds")
+    return local.isoformat()  # the same text, without parsing a keyword (fast)
 
 
 def resolve_local(local: datetime, zone: ZoneInfo | None, raw: str) -> When:
@@ -50,6 +52,13 @@ def resolve_local(local: datetime, zone: ZoneInfo | None, raw: str) -> When:
     text = local_text(local)
     if zone is None:
         return When(raw, text, None, None, TimeBasis.MISSING)
+    if local.tzinfo is None:
+        # The usual case, without building aware datetimes: read with fold 0 and fold 1,
+        # ``local`` is one instant when both offsets agree, ``local - offset`` (what
+        # ``astimezone(UTC)`` computes); else it is a DST edge, resolved below.
+        offset = zone.utcoffset(local.replace(fold=0) if local.fold else local)
+        if offset is not None and offset == zone.utcoffset(local.replace(fold=1)):
+            return When(raw, text, _utc_of_naive(local - offset), zone.key, TimeBasis.ASSUMED)
     first = local.replace(tzinfo=zone, fold=0).astimezone(UTC)
     second = local.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if first == second:
@@ -60,6 +69,11 @@ def resolve_local(local: datetime, zone: ZoneInfo | None, raw: str) -> When:
         candidates = (utc_text(earlier), utc_text(later))
         return When(raw, text, None, zone.key, TimeBasis.AMBIGUOUS, candidates)
     return When(raw, text, None, zone.key, TimeBasis.NONEXISTENT)
+
+
+def _utc_of_naive(moment: datetime) -> str:
+    """:func:`utc_text` of a naive datetime that is already UTC wall time."""
+    return moment.isoformat() + "Z"
 
 
 def from_epoch(seconds: int, raw: str, local: str | None = None) -> When:

@@ -98,19 +98,24 @@ class UnitWriter:
 
     def add(self, message: Message) -> None:
         """Write one message line and commit it and its present attachments."""
-        doc = message.to_dict(self.import_id)
         units: list[tuple[str, hashing.Digests]] = []
-        for k, attachment in enumerate(doc["attachments"]):
-            info = self.files.get(attachment.get("sha256") or "")
-            if info is not None:
-                attachment["unit"] = f"{doc['id']}:{k}"
-                units.append(
-                    (attachment["unit"], hashing.Digests(info.sha256, info.sha512, info.size))
-                )
-        line = encode_message(doc, floats=_has_float(dict(message.extra)))
+        line = message.json_line(self.import_id)  # most messages: no dict built (fast)
+        if line is not None:
+            unit_id = f"{self.import_id}:{message.seq}"
+        else:
+            doc = message.to_dict(self.import_id)
+            unit_id = doc["id"]
+            for k, attachment in enumerate(doc["attachments"]):
+                info = self.files.get(attachment.get("sha256") or "")
+                if info is not None:
+                    attachment["unit"] = f"{doc['id']}:{k}"
+                    units.append(
+                        (attachment["unit"], hashing.Digests(info.sha256, info.sha512, info.size))
+                    )
+            line = encode_message(doc, floats=_has_float(dict(message.extra)))
         self.messages.write(line + b"\n")
         self.index.message(len(line) + 1)
-        self.units.commit(MESSAGE_KIND, doc["id"], digests_of(line))
+        self.units.commit(MESSAGE_KIND, unit_id, digests_of(line))
         for unit, digests in units:
             self.units.commit(ATTACHMENT_KIND, unit, digests)
         self.count_messages += 1

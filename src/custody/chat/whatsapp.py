@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from custody.chat import timeparse
 from custody.chat import whatsapp_markers as wm
-from custody.chat.base import Attachment, Kind, Message, ParseContext, When
+from custody.chat.base import Attachment, Kind, Message, ParseContext, TimeBasis, When
 from custody.chat.whatsapp_body import classify
 from custody.chat.whatsapp_grammar import (
     Header,
@@ -40,7 +40,7 @@ _QUOTES = re.compile('["“”„«»]')
 _SNIFF_LINES = 50
 
 
-@dataclass
+@dataclass(slots=True)
 class _Record:
     header: Header
     line: int
@@ -102,7 +102,10 @@ class WhatsAppImporter:
             nonblank = nonblank or bool(text.strip())
             header = match_header(text)
             if header is not None:
-                stats.setdefault(header.shape, ShapeStats()).add(header, number)
+                shape_stats = stats.get(header.shape)
+                if shape_stats is None:
+                    shape_stats = stats[header.shape] = ShapeStats()
+                shape_stats.add(header, number)
         if not nonblank:
             raise InputError(f"{name}: empty export (no text)")
         if not stats:
@@ -153,6 +156,7 @@ class _Segmenter:
         self.order = order.order
         self.seq = 0
         self.previous: tuple[int, datetime] | None = None  # line and local time of the last header
+        self.resolved: tuple[Header, datetime, When] | None = None  # the last header read
         self.langs: Counter[str] = Counter()
 
     def run(self, source: BinaryIO) -> Iterator[Message]:
@@ -172,7 +176,8 @@ class _Segmenter:
         end = 0
         for number, offset, end, text, term in _lines(source, name):
             header = match_header(text)
-            if header is not None and header.shape == self.shape:
+            # ``is``: match_header gives the same Shape object for the same shape (fast)
+            if header is not None and (header.shape is self.shape or header.shape == self.shape):
                 if record is not None:
                     yield self._message(record, offset)
                 elif unparsed is not None:
@@ -216,16 +221,22 @@ class _Segmenter:
         header = record.header
         if self.order is None:
             return When(header.raw)
-        local = to_local(header, self.order)
-        if local is None:
-            self.ctx.report.add(
-                "invalid-date",
-                f"line {record.line}: {header.raw!r} is not a real date and time when read "
-                f"as {self.order}",
-                file=self.ctx.chat_file,
-                line=record.line,
-            )
-            return When(header.raw)
+        if self.resolved is not None and self.resolved[0] is header:
+            _, local, when = self.resolved  # the same header text as before: the same time
+        else:
+            found = to_local(header, self.order)
+            if found is None:
+                self.ctx.report.add(
+                    "invalid-date",
+                    f"line {record.line}: {header.raw!r} is not a real date and time when "
+                    f"read as {self.order}",
+                    file=self.ctx.chat_file,
+                    line=record.line,
+                )
+                return When(header.raw)
+            local = found
+            when = timeparse.resolve_local(local, self.ctx.zone, header.raw)
+            self.resolved = (header, local, when)
         if self.previous is not None and local < self.previous[1]:
             self.ctx.report.add(
                 "time-backwards",
@@ -237,8 +248,7 @@ class _Segmenter:
                 line=record.line,
             )
         self.previous = (record.line, local)
-        when = timeparse.resolve_local(local, self.ctx.zone, header.raw)
-        if when.basis.value in ("ambiguous", "nonexistent"):
+        if when.basis is TimeBasis.AMBIGUOUS or when.basis is TimeBasis.NONEXISTENT:
             what = "happens twice" if when.basis.value == "ambiguous" else "never happens"
             self.ctx.report.add(
                 f"{when.basis.value}-time",
@@ -269,17 +279,21 @@ class _Segmenter:
                 )
         if not system:
             sender_raw, first = candidate, rest
-        contents = [first, *(text for text, _ in record.parts[1:])]
-        body = "".join(c + t for c, (_, t) in zip(contents[:-1], record.parts, strict=False))
-        found = classify(body + contents[-1], has_sender=sender_raw is not None)
-        self.langs.update(found.langs)
-        where: dict[str, Any] = {"file": ctx.chat_file, "line": record.line}
+        if len(record.parts) == 1:  # most messages: one line
+            text = first
+        else:  # every line but the first whole, with its terminator; the last without it
+            rest_lines = (c + t for c, t in record.parts[1:-1])
+            text = "".join((first, record.parts[0][1], *rest_lines, record.parts[-1][0]))
+        found = classify(text, has_sender=sender_raw is not None)
+        if found.langs:
+            self.langs.update(found.langs)
         if found.unknown_marker is not None:
             ctx.report.add(
                 "unknown-marker",
                 f"line {record.line}: {found.unknown_marker[:120]!r} looks like a platform "
                 "marker no marker table knows; kept in the text",
-                **where,
+                file=ctx.chat_file,
+                line=record.line,
             )
         if found.maybe_view_once:
             ctx.report.add(
@@ -287,25 +301,30 @@ class _Segmenter:
                 f"line {record.line}: the text is 'null', which Android writes for a "
                 "view-once photo; kept as text",
                 severity="info",
-                **where,
+                file=ctx.chat_file,
+                line=record.line,
             )
-        source = where | {
+        source = {
+            "file": ctx.chat_file,
+            "line": record.line,
             "end_line": record.line + len(record.parts) - 1,
             "offset": record.offset,
             "length": end - record.offset,
         }
-        message = Message(
-            seq=self.seq,
-            when=self._when(record),
-            sender_raw=sender_raw,
-            sender_id=None,
-            text=found.text,
-            kind=Kind.SYSTEM if system and found.kind is Kind.TEXT else found.kind,
-            source=source,
-            flags=found.flags,
-            attachments=tuple(self._resolve(a, record.line) for a in found.attachments),
-            system=system or found.system,
-            extra=found.extra,
+        message = Message(  # by position (faster); the fields in their order:
+            self.seq,  # seq
+            self._when(record),  # when
+            sender_raw,  # sender_raw
+            None,  # sender_id
+            found.text,  # text
+            Kind.SYSTEM if system and found.kind is Kind.TEXT else found.kind,  # kind
+            source,  # source
+            found.flags,  # flags
+            tuple(self._resolve(a, record.line) for a in found.attachments)
+            if found.attachments
+            else (),  # attachments
+            system or found.system,  # system
+            found.extra or {},  # extra (a dict of its own, as ever)
         )
         self.seq += 1
         return message

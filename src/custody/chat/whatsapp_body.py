@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from custody.chat import whatsapp_markers as wm
 from custody.chat.base import Attachment, Flag, Kind, Status
@@ -28,16 +29,16 @@ _PREFIXES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
-    """A classified body."""
+class Body(NamedTuple):
+    """A classified body (immutable; a named tuple rather than a frozen dataclass because
+    one is built for every message, and a tuple is built several times faster)."""
 
     kind: Kind
     text: str
     flags: frozenset[Flag] = frozenset()
     attachments: tuple[Attachment, ...] = ()
     system: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})
     langs: tuple[str, ...] = ()  # languages of the markers matched
     unknown_marker: str | None = None  # a marker-shaped text no table row knows
     maybe_view_once: bool = False  # Android writes "null" for a view-once photo
@@ -54,6 +55,25 @@ def media_of(name: str) -> str:
     guessed, _ = mimetypes.guess_type(name)
     major = (guessed or "").partition("/")[0]
     return major if major in ("image", "video", "audio") else "document"
+
+
+_EDITED_ENDS = tuple(phrase for phrase, _ in wm.EDITED)
+_ENCRYPTED_STARTS = tuple(phrase for phrase, _ in wm.ENCRYPTED)
+_POLL_BY_LABEL = {  # (option label, language) by poll label: the first row wins, as in POLLS
+    label: (option, lang) for label, option, lang in reversed(wm.POLLS)
+}
+_DOCUMENT_LABELS = [p for row in wm.TABLE for p in row.omitted["document"]]
+_DOCUMENT_TAIL = re.compile(
+    "(?:" + "|".join(map(re.escape, _DOCUMENT_LABELS)) + r")\Z", re.IGNORECASE
+)
+_DOCUMENT_LONGEST = max(map(len, _DOCUMENT_LABELS))
+
+
+def _may_be_document_omitted(line: str) -> bool:
+    """False when ``wm.DOCUMENT_OMITTED`` cannot match ``line``: a fast pre-check, since
+    that pattern ends with one of these labels, matched the same way (one character for
+    one, so within the last ``_DOCUMENT_LONGEST`` characters)."""
+    return _DOCUMENT_TAIL.search(line, max(0, len(line) - _DOCUMENT_LONGEST)) is not None
 
 
 def _strip_edited(body: str) -> tuple[str, str | None]:
@@ -112,32 +132,38 @@ def _markers(body: str, has_sender: bool) -> Body:
     meaning = wm.WHOLE.get(wm.key(probe))
     if meaning is not None and (found := _whole(meaning, after, single)) is not None:
         return found
-    if m := wm.FILE_ATTACHED.match(first):
+    # fast pre-checks: FILE_ATTACHED only matches a line ending in ")", ATTACHED in ">"
+    if first.endswith(")") and (m := wm.FILE_ATTACHED.match(first)):
         name = m["name"]
         media = media_of(name)
         kind = Kind.CONTACT if media == "contact" else Kind.MEDIA
         attachment = Attachment(name, Status.REFERENCED, media=media)
         return Body(kind, after, attachments=(attachment,), langs=_lang_of_label(m["label"]))
-    if single and (m := wm.ATTACHED.match(first)):
+    if single and first.endswith(">") and (m := wm.ATTACHED.match(first)):
         name, title = m["name"], m["title"].strip(" \u200e") or None
         media = media_of(name)
         kind = Kind.CONTACT if media == "contact" else Kind.MEDIA
         attachment = Attachment(name, Status.REFERENCED, media=media, title=title)
         return Body(kind, "", attachments=(attachment,), langs=_lang_of_label(m["label"]))
-    if single and (m := wm.DOCUMENT_OMITTED.match(first)):
+    if single and _may_be_document_omitted(first) and (m := wm.DOCUMENT_OMITTED.match(first)):
         attachment = Attachment(None, Status.OMITTED, media="document", title=m["title"])
         return Body(Kind.MEDIA, "", attachments=(attachment,))
-    lines = [line.removesuffix("\r") for line in body.split("\n")]
-    if len(lines) <= 3 and (m := wm.LOCATION.match(lines[-1])):  # Android: name, address, url
-        label = "\n".join(lines[:-1]) or None
-        return Body(Kind.LOCATION, "", extra={"location": {"url": m["url"], "label": label}})
-    for poll_label, option_label, lang in wm.POLLS:
-        if probe == poll_label and not single:
-            poll = _poll([line.lstrip("\u200e") for line in lines[1:]], option_label)
-            return Body(Kind.POLL, "", extra={"poll": poll}, langs=(lang,))
-    for phrase, lang in wm.ENCRYPTED:
-        if probe.startswith(phrase):
-            return Body(Kind.SYSTEM, body, system=True, langs=(lang,))
+    if body.count("\n") <= 2:  # Android: name, address, url
+        last = body.rpartition("\n")[2].removesuffix("\r")
+        if m := wm.LOCATION.match(last):
+            lines = [line.removesuffix("\r") for line in body.split("\n")]
+            label = "\n".join(lines[:-1]) or None
+            return Body(Kind.LOCATION, "", extra={"location": {"url": m["url"], "label": label}})
+    poll_row = None if single else _POLL_BY_LABEL.get(probe)
+    if poll_row is not None:
+        option_label, lang = poll_row
+        lines = [line.removesuffix("\r").lstrip("\u200e") for line in body.split("\n")[1:]]
+        poll = _poll(lines, option_label)
+        return Body(Kind.POLL, "", extra={"poll": poll}, langs=(lang,))
+    if probe.startswith(_ENCRYPTED_STARTS):
+        for phrase, lang in wm.ENCRYPTED:
+            if probe.startswith(phrase):
+                return Body(Kind.SYSTEM, body, system=True, langs=(lang,))
     if body == "null":
         return Body(Kind.TEXT, body, maybe_view_once=True)
     if single and _ANGLED.fullmatch(probe):
@@ -156,18 +182,10 @@ def _lang_of_label(label: str) -> tuple[str, ...]:
 
 def classify(body: str, *, has_sender: bool) -> Body:
     """Classify a message body (``has_sender``: the line had ``Sender: ``)."""
+    if not body.endswith(_EDITED_ENDS):  # one check for every language (most bodies)
+        return _markers(body, has_sender)
     stripped, edited = _strip_edited(body)
     found = _markers(stripped, has_sender)
     if edited is None:
         return found
-    return Body(
-        found.kind,
-        found.text,
-        found.flags | {Flag.EDITED},
-        found.attachments,
-        found.system,
-        found.extra,
-        (*found.langs, edited),
-        found.unknown_marker,
-        found.maybe_view_once,
-    )
+    return found._replace(flags=found.flags | {Flag.EDITED}, langs=(*found.langs, edited))

@@ -12,9 +12,11 @@ shape start messages. Day/month order is decided once per file from all its date
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from custody.errors import UsageError
 
@@ -58,9 +60,10 @@ class Shape:
         return f"[{text}] " if self.bracket else f"{text} - "
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
-    """A header line's numbers and where its message text starts."""
+class Header(NamedTuple):
+    """A header line's numbers and where its message text starts (immutable; a named
+    tuple rather than a frozen dataclass because one is built for most lines of a chat,
+    twice, and a tuple is built several times faster)."""
 
     shape: Shape
     fields: tuple[int, int, int]
@@ -78,28 +81,65 @@ def match_header(line: str) -> Header | None:
     m = HEADER.match(line)
     if m is None:
         return None
-    ap = m["ap"]
-    shape = Shape(
-        bracket=m["open"] is not None,
-        date_sep=m["ds"],
-        year_first=len(m["d1"]) == 4,
-        last_len=len(m["d3"]),
-        comma=m["dt"] == ", ",
-        time_sep=m["tsep"],
-        seconds=m["s"] is not None,
-        ampm=_LETTER.sub(lambda c: "X" if c[0].isupper() else "x", ap) if ap else None,
-        ampm_space=m["sp"] if ap else None,
-    )
+    text = m.group()
+    header = _recent.get(text)  # messages of the same minute share their header text
+    if header is None:
+        if len(_recent) >= _RECENT:
+            _recent.clear()
+        header = _recent[text] = _header(m)
+    return header
+
+
+_RECENT = 256
+_recent: dict[str, Header] = {}
+"""Headers by their text. A Header is a function of the matched text alone (HEADER has
+no look-around: what it captures depends only on the characters it consumes, and the
+match starts at 0, so ``rest_at`` is the text's length)."""
+
+
+def _header(m: re.Match[str]) -> Header:
+    opened, ts, d1, ds, d2, d3, dt, h, tsep, mi, s, sp, ap = m.groups()
     return Header(
-        shape=shape,
-        fields=(int(m["d1"]), int(m["d2"]), int(m["d3"])),
-        widths=(len(m["d1"]), len(m["d2"]), len(m["d3"])),
-        hour=int(m["h"]),
-        minute=int(m["mi"]),
-        second=int(m["s"] or 0),
-        pm=ap[0] in "Pp" if ap else None,
-        raw=m["ts"],
-        rest_at=m.end(),
+        _shape(opened is not None, ds, len(d1) == 4, len(d3), dt, tsep, s is not None, ap, sp),
+        (int(d1), int(d2), int(d3)),
+        (len(d1), len(d2), len(d3)),
+        int(h),
+        int(mi),
+        int(s) if s is not None else 0,
+        ap[0] in "Pp" if ap else None,
+        ts,
+        m.end(),
+    )
+
+
+# _header unpacks HEADER's groups by position
+assert tuple(HEADER.groupindex) == (  # noqa: S101  # a check of this module's own constant
+    *("open", "ts", "d1", "ds", "d2", "d3", "dt", "h", "tsep", "mi", "s", "sp", "ap"),
+)
+
+
+@functools.lru_cache(maxsize=1024)  # a file has one or a few shapes: built once each
+def _shape(
+    bracket: bool,
+    date_sep: str,
+    year_first: bool,
+    last_len: int,
+    dt: str,
+    time_sep: str,
+    seconds: bool,
+    ap: str | None,
+    sp: str | None,
+) -> Shape:
+    return Shape(
+        bracket=bracket,
+        date_sep=date_sep,
+        year_first=year_first,
+        last_len=last_len,
+        comma=dt == ", ",
+        time_sep=time_sep,
+        seconds=seconds,
+        ampm=_LETTER.sub(lambda c: "X" if c[0].isupper() else "x", ap) if ap else None,
+        ampm_space=sp if ap else None,
     )
 
 
@@ -111,10 +151,17 @@ class ShapeStats:
     first_line: int = 0
     first_over_12: int | None = None  # a line whose first date field is > 12
     second_over_12: int | None = None  # a line whose second date field is > 12
+    # how often time goes backwards read in each order, reported only when no date decides
+    # the order (so counted only until one does)
     backwards: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ORDERS, 0))
-    _last: dict[str, datetime] = field(default_factory=dict)
+    _last: dict[str, tuple[int, ...]] = field(default_factory=dict)  # local times
+    _previous: Header | None = None  # the header added last
 
     def add(self, header: Header, line: int) -> None:
+        if header is self._previous:  # the same header text again: it changes only the count
+            self.count += 1
+            return
+        self._previous = header
         if not self.count:
             self.first_line = line
         self.count += 1
@@ -123,9 +170,19 @@ class ShapeStats:
             self.first_over_12 = line
         if b > 12 and self.second_over_12 is None:
             self.second_over_12 = line
+        if (
+            self.first_over_12 is not None
+            or self.second_over_12 is not None
+            or header.shape.year_first
+        ):
+            return  # a date decides the order: the backward counts will not be reported
+        clock = _clock(header)
+        if clock is None:
+            return
         for order in ORDERS:  # how often time goes backwards, read in each order
-            local = to_local(header, order)
-            if local is not None:
+            date = to_date(header, order)
+            if date is not None:  # what to_local gives, as a tuple: compared the same way
+                local = (*date, *clock)
                 last = self._last.get(order)
                 if last is not None and local < last:
                     self.backwards[order] += 1
@@ -186,6 +243,11 @@ def to_date(header: Header, order: str) -> tuple[int, int, int] | None:
     """(year, month, day) of a header read in ``order``, or None if not a real date."""
     a, b, c = header.fields
     wa, _, wc = header.widths
+    return _date(a, b, c, wa, wc, order)
+
+
+@functools.lru_cache(maxsize=4096)  # dates repeat for every message of a day
+def _date(a: int, b: int, c: int, wa: int, wc: int, order: str) -> tuple[int, int, int] | None:
     if order == "YMD":
         year, month, day, width = a, b, c, wa
     elif order == "DMY":
@@ -203,9 +265,8 @@ def to_date(header: Header, order: str) -> tuple[int, int, int] | None:
     return year, month, day
 
 
-def to_local(header: Header, order: str) -> datetime | None:
-    """The naive local time of a header read in ``order``, or None if not a real time."""
-    date = to_date(header, order)
+def _clock(header: Header) -> tuple[int, int, int] | None:
+    """(hour, minute, second) on a 24-hour clock, or None if not a real time of day."""
     hour = header.hour
     if header.pm is not None:
         if hour > 12:
@@ -214,6 +275,15 @@ def to_local(header: Header, order: str) -> datetime | None:
             hour += 12
         elif not header.pm and hour == 12:
             hour = 0
-    if date is None or hour > 23 or header.minute > 59 or header.second > 59:
+    if hour > 23 or header.minute > 59 or header.second > 59:
         return None
-    return datetime(*date, hour, header.minute, header.second)  # noqa: DTZ001  # local, no zone
+    return hour, header.minute, header.second
+
+
+def to_local(header: Header, order: str) -> datetime | None:
+    """The naive local time of a header read in ``order``, or None if not a real time."""
+    date = to_date(header, order)
+    clock = _clock(header)
+    if date is None or clock is None:
+        return None
+    return datetime(*date, *clock)  # noqa: DTZ001  # local, no zone
