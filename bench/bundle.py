@@ -58,6 +58,7 @@ from chat import (
     ExportStats,
     Profile,
     generate_export,
+    profile_tables,
     ratio,
     read_profile,
     secs,
@@ -497,22 +498,14 @@ def _profile_lines(profile: Profile, sample: Sample, big: CreateResult, top: int
         "of profiled time. Deterministic profiling over-weights code called once per "
         "message against C code; the shares are a guide. Own time (these add up to 100 %):",
         "",
-        "| function | own % | cumulative % | calls |",
-        "|---|---|---|---|",
     ]
-    lines += [f"| `{n}` | {o:.1f} | {c:.1f} | {k:,} |" for n, o, c, k in profile.own[:top]]
-    lines += [
-        "",
+    return lines + profile_tables(
+        profile,
+        top,
         "Cumulative time (the function and everything it calls; frames that only call the "
         "command, the CLI's and click's, are left out; shares overlap):",
-        "",
-        "| function | cumulative % | own % | calls |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| `{n}` | {c:.1f} | {o:.1f} | {k:,} |" for n, o, c, k in profile.cumulative[:top]]
-    lines += ["", "Own time summed per source file:", "", "| file | own % |", "|---|---|"]
-    lines += [f"| `{n}` | {o:.1f} |" for n, o in profile.by_module]
-    return lines
+        "Own time summed per source file:",
+    )
 
 
 # --------------------------------------------------------------------------- main

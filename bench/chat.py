@@ -309,6 +309,20 @@ def read_profile(path: Path, top: int) -> Profile:
     return Profile(total, own, cumulative, by_module)
 
 
+def profile_tables(
+    profile: Profile, top: int, cumulative_intro: str, module_intro: str
+) -> list[str]:
+    """The three tables of a profile: own time, cumulative time, own time per file."""
+    lines = ["| function | own % | cumulative % | calls |", "|---|---|---|---|"]
+    lines += [f"| `{n}` | {o:.1f} | {c:.1f} | {k:,} |" for n, o, c, k in profile.own[:top]]
+    lines += ["", cumulative_intro, "", "| function | cumulative % | own % | calls |"]
+    lines += ["|---|---|---|---|"]
+    lines += [f"| `{n}` | {c:.1f} | {o:.1f} | {k:,} |" for n, o, c, k in profile.cumulative[:top]]
+    lines += ["", module_intro, "", "| file | own % |", "|---|---|"]
+    lines += [f"| `{n}` | {o:.1f} |" for n, o in profile.by_module]
+    return lines
+
+
 def bench_size(work: Path, count: int, repeat: int, label: str) -> tuple[SizeResult, Path]:
     cmd = custody_cmd()
     peers = peer_env()
@@ -688,32 +702,18 @@ def _profile_lines(profile: Profile, sample: Sample, big: SizeResult, top: int) 
         "exact. Shares are of the total profiled time. Own time (the function itself, not "
         "what it calls; these add up to 100 %):",
         "",
-        "| function | own % | cumulative % | calls |",
-        "|---|---|---|---|",
     ]
-    lines += [f"| `{n}` | {o:.1f} | {c:.1f} | {k:,} |" for n, o, c, k in profile.own[:top]]
-    lines += [
-        "",
+    return lines + profile_tables(
+        profile,
+        top,
         "Cumulative time (the function and everything it calls; frames that only call the "
         "import, the CLI's and click's, are left out). A share includes its callees', so "
         "the shares overlap; cProfile's cumulative figures for frames that suspend and "
         "resume (the parser is a generator resumed once a message) are not exact, and the "
         "outermost can read a little above 100 %:",
-        "",
-        "| function | cumulative % | own % | calls |",
-        "|---|---|---|---|",
-    ]
-    lines += [f"| `{n}` | {c:.1f} | {o:.1f} | {k:,} |" for n, o, c, k in profile.cumulative[:top]]
-    lines += [
-        "",
         "Own time summed per source file (a built-in or C function stands alone; it is "
         "called by the Python code above it):",
-        "",
-        "| file | own % |",
-        "|---|---|",
-    ]
-    lines += [f"| `{n}` | {o:.1f} |" for n, o in profile.by_module]
-    return lines
+    )
 
 
 # --------------------------------------------------------------------------- main
